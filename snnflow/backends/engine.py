@@ -1,0 +1,65 @@
+"""The small interface every simulation engine implements.
+
+The compiled network drives an engine batch by batch: ``start_batch`` (reset to
+the examples' initial state, load their inputs), ``step`` once per timestep, and
+reads spikes, variables and readouts in between. Engines know nothing about
+metrics, callbacks or storage."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+
+class Engine(ABC):
+    """One network built for simulation on one device."""
+
+    #: how many examples one batch may hold on this engine (None: no limit)
+    max_batch_size: int | None = None
+
+    def __init__(self, network, *, dt, batch_size, evaluate_timesteps, rng_seed,
+                 reset_time_between_batches, reset_vars_between_batches,
+                 reset_in_syn_between_batches):
+        self.network = network
+        self.dt = dt
+        self.batch_size = batch_size
+        self.evaluate_timesteps = evaluate_timesteps
+        self.rng_seed = rng_seed
+        self.reset_time_between_batches = reset_time_between_batches
+        self.reset_vars_between_batches = reset_vars_between_batches
+        self.reset_in_syn_between_batches = reset_in_syn_between_batches
+
+    @abstractmethod
+    def start_batch(self, inputs: dict, example_indices: np.ndarray):
+        """Begin a batch of ``len(example_indices)`` examples (global indices, at most
+        batch_size): reset state as the compiler's flags say and load ``inputs``
+        ({population: per-example values or spike trains of this batch})."""
+
+    @abstractmethod
+    def step(self):
+        """Advance one timestep: deliver last step's spikes, update, spike, read out."""
+
+    @property
+    @abstractmethod
+    def timestep(self) -> int:
+        """The number of the step ``step`` will run next."""
+
+    @abstractmethod
+    def spikes(self, pop) -> np.ndarray:
+        """Boolean (examples, neurons): who spiked in the step just run."""
+
+    @abstractmethod
+    def get_var(self, pop, name: str) -> np.ndarray:
+        """float32 (examples, neurons) values of state variable ``name`` now."""
+
+    @abstractmethod
+    def set_var(self, pop, name: str, values):
+        """Overwrite state variable ``name`` (broadcast to (examples, neurons))."""
+
+    @abstractmethod
+    def readout(self, pop) -> np.ndarray:
+        """float32 (examples, *pop.shape) of the population's readout so far."""
+
+    def var_names(self, pop) -> tuple:
+        """The state variables of ``pop`` that get_var can read."""
+        return tuple(pop.neuron.state)

@@ -1,0 +1,132 @@
+"""The reference engine: the whole network as batched float32 NumPy arrays."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..engine import Engine
+from .neurons import neuron_kernel
+from .propagation import Propagator
+from .readouts import readout_kernel
+from .synapses import synapse_kernel
+
+F32 = np.float32
+
+
+class PopulationState:
+    """A population's kernel, its (examples, neurons) state and last step's spikes."""
+
+    def __init__(self, pop, kernel, readout):
+        self.pop = pop
+        self.kernel = kernel
+        self.readout = readout
+        self.state = {}
+        self.spikes = None
+        self.spiking = None
+        self.incoming = []
+
+
+class ConnectionState:
+    """A connection's propagator, synapse kernel and (examples, n_post) inSyn."""
+
+    def __init__(self, conn, propagator, synapse):
+        self.conn = conn
+        self.propagator = propagator
+        self.synapse = synapse
+        self.in_syn = None
+
+
+class NumpyEngine(Engine):
+    """Simulates on the CPU with NumPy/SciPy; any batch size, float32 throughout.
+
+    Per step (GeNN's order): every connection delivers the spikes its source
+    emitted in the previous step, then each population turns its synaptic input
+    into current, updates, spikes and resets, and its readout accumulates."""
+
+    def __init__(self, network, **options):
+        super().__init__(network, **options)
+        # One generator, drawn in description order, makes builds reproducible
+        rng = np.random.default_rng(self.rng_seed)
+        self.pops = {}
+        for index, pop in enumerate(network.populations):
+            kernel = neuron_kernel(pop.neuron, pop.num_neurons, rng, self.dt,
+                                   seed_key=(self.rng_seed, index))
+            readout = (None if pop.neuron.readout is None
+                       else readout_kernel(pop.neuron.readout, self.evaluate_timesteps))
+            self.pops[pop] = PopulationState(pop, kernel, readout)
+        self.conns = []
+        for conn in network.connections:
+            matrix = conn.connectivity.synapse_matrix(conn.source.shape, conn.target.shape, rng)
+            state = ConnectionState(conn, Propagator(matrix), synapse_kernel(conn.synapse,
+                                                                             self.dt))
+            self.conns.append(state)
+            self.pops[conn.target].incoming.append(state)
+        self._timestep = 0
+        self._num_examples = 0
+
+    @property
+    def timestep(self):
+        return self._timestep
+
+    def start_batch(self, inputs, example_indices):
+        num_examples = len(example_indices)
+        fresh = self.reset_vars_between_batches or num_examples != self._num_examples
+        for state in self.pops.values():
+            n = state.pop.num_neurons
+            if fresh:
+                state.state = {name: np.array(np.broadcast_to(value, (num_examples, n)),
+                                              dtype=F32)
+                               for name, value in state.kernel.initial_state().items()}
+                state.spikes = np.zeros((num_examples, n), dtype=bool)
+                state.spiking = np.zeros(0, dtype=np.int64)
+            if state.readout is not None:
+                state.readout.reset(num_examples, n)
+            if state.pop in inputs:
+                state.kernel.load_input(inputs[state.pop], example_indices)
+        for conn in self.conns:
+            if fresh or self.reset_in_syn_between_batches:
+                conn.in_syn = np.zeros((num_examples, conn.conn.target.num_neurons), dtype=F32)
+        if self.reset_time_between_batches:
+            self._timestep = 0
+        self._num_examples = num_examples
+
+    def step(self):
+        t = F32(self._timestep) * F32(self.dt)
+        for conn in self.conns:
+            source = self.pops[conn.conn.source]
+            conn.propagator.deliver(source.spikes, source.spiking, conn.in_syn)
+        for state in self.pops.values():
+            isyn = None
+            for conn in state.incoming:
+                current = conn.synapse.current(conn.in_syn)
+                isyn = current if isyn is None else isyn + current
+            if isyn is None:
+                isyn = F32(0.0)
+            spikes = state.kernel.update(state.state, isyn, t)
+            if spikes is not None:
+                state.spikes, state.spiking = spikes
+            if state.readout is not None:
+                state.readout.update(state.state.get("v"), state.spikes, t)
+        self._timestep += 1
+
+    def spikes(self, pop):
+        return self.pops[pop].spikes
+
+    def get_var(self, pop, name):
+        return self._var(pop, name)
+
+    def set_var(self, pop, name, values):
+        np.copyto(self._var(pop, name), np.asarray(values, dtype=F32))
+
+    def _var(self, pop, name):
+        state = self.pops[pop].state
+        if name not in state:
+            raise KeyError(f"population {pop.name} has no state variable {name!r}; "
+                           f"it has {sorted(state)}")
+        return state[name]
+
+    def readout(self, pop):
+        state = self.pops[pop]
+        return state.readout.result().reshape((-1,) + pop.shape)
+
+    def var_names(self, pop):
+        return tuple(self.pops[pop].kernel.initial_state())

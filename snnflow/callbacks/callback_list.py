@@ -1,0 +1,63 @@
+"""CallbackList: resolves callbacks, finds their hooks and calls them in order."""
+from __future__ import annotations
+
+import warnings
+
+from ..utils.names import resolve
+from .callback import Callback
+
+HOOKS = ("on_test_begin", "on_test_end", "on_train_begin", "on_train_end",
+         "on_epoch_begin", "on_epoch_end", "on_batch_begin", "on_batch_end",
+         "on_timestep_begin", "on_timestep_end")
+
+
+def get_callback(callback):
+    """A Callback object, or a fresh default-constructed one for a name."""
+    from . import default_callbacks
+    if isinstance(callback, str):
+        return resolve(callback, Callback, default_callbacks, "callback")
+    return callback
+
+
+class CallbackList:
+    """The callbacks of one evaluate, predict or train call.
+
+    Keys: a callback with a ``key`` attribute of None gets its index in the list
+    (with a warning, since an index changes when the list changes); two callbacks
+    with the same key raise KeyError."""
+
+    def __init__(self, callbacks, **params):
+        if isinstance(callbacks, (str, Callback)) or not hasattr(callbacks, "__iter__"):
+            raise TypeError(f"callbacks must be a list of callbacks or names, "
+                            f"got {callbacks!r}")
+        self.callbacks = [get_callback(c) for c in callbacks]
+        self._assign_keys()
+        self.data = {}
+        for callback in self.callbacks:
+            if hasattr(callback, "set_params"):
+                callback.set_params(data=self.data, **params)
+        # Bound hook methods, found once; absent hooks cost nothing per call
+        self.hooks = {hook: [getattr(c, hook) for c in self.callbacks if hasattr(c, hook)]
+                      for hook in HOOKS}
+
+    def _assign_keys(self):
+        seen = set()
+        for index, callback in enumerate(self.callbacks):
+            if not hasattr(callback, "key"):
+                continue
+            if callback.key is None:
+                warnings.warn(f"{type(callback).__name__} at index {index} has no key; "
+                              f"its data is stored under key {index}", stacklevel=4)
+                callback.key = index
+            if callback.key in seen:
+                raise KeyError(f"two callbacks have the key {callback.key!r}; keys must be "
+                               f"unique")
+            seen.add(callback.key)
+
+    def call(self, hook, *args):
+        for method in self.hooks[hook]:
+            method(*args)
+
+    def get_data(self) -> dict:
+        """{key: data} from every callback that provides ``get_data``."""
+        return dict(c.get_data() for c in self.callbacks if hasattr(c, "get_data"))

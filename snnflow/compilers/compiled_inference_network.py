@@ -1,0 +1,113 @@
+"""CompiledInferenceNetwork: evaluate and predict, as in mlGeNN."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..connection import underlying_population
+from ..metrics import get_metrics
+from .compiled_network import CompiledNetwork
+from .dataset import check_spike_budget, prepare_inputs, prepare_outputs
+
+DEFAULT_CALLBACKS = ("batch_progress_bar",)
+
+
+class CompiledInferenceNetwork(CompiledNetwork):
+    def evaluate(self, x: dict, y: dict, metrics="sparse_categorical_accuracy",
+                 callbacks=DEFAULT_CALLBACKS):
+        """Run every example of ``x`` and score the readouts against ``y``.
+
+        Returns ``(metrics, cb_data)``: {output: Metric} (``.result`` is the value)
+        and {callback key: recorded data}."""
+        inputs, size = prepare_inputs(x, self.network)
+        outputs, metric_objects = prepare_outputs(
+            y, self.network, lambda outs: get_metrics(metrics, outs))
+        if len(next(iter(outputs.values()))) != size:
+            raise ValueError(f"x has {size} examples but y has "
+                             f"{len(next(iter(outputs.values())))}")
+        check_spike_budget(inputs, self.compiler.batch_size)
+        batches = self._batches(inputs, size, outputs)
+        return self._evaluate_batches(batches, math.ceil(size / self.compiler.batch_size),
+                                      metric_objects, callbacks)
+
+    def evaluate_batch_iter(self, inputs, outputs, data, num_batches=None,
+                            metrics="sparse_categorical_accuracy", callbacks=DEFAULT_CALLBACKS):
+        """Evaluate batches drawn from ``data``, an iterable of ``(x, y)`` pairs of
+        dicts {population: batch data} for the given input and output populations."""
+        inputs = _as_list(inputs)
+        outputs = _as_list(outputs)
+        metric_objects = get_metrics(metrics, outputs)
+
+        def batches():
+            first = 0
+            for x_batch, y_batch in data:
+                batch_inputs, size = prepare_inputs(_keyed(x_batch, inputs), self.network)
+                if size > self.compiler.batch_size:
+                    raise ValueError(f"a batch from data holds {size} examples, more than "
+                                     f"batch_size={self.compiler.batch_size}")
+                batch_outputs, _ = prepare_outputs(_keyed(y_batch, outputs), self.network,
+                                                   lambda outs: metric_objects)
+                yield batch_inputs, 0, size, batch_outputs, first
+                first += size
+        return self._evaluate_batches(batches(), num_batches, metric_objects, callbacks)
+
+    def predict(self, x: dict, outputs, callbacks=DEFAULT_CALLBACKS):
+        """Readouts of ``outputs`` for every example: ``({output: array}, cb_data)``
+        with arrays of shape (examples, *population shape)."""
+        outputs = _as_list(outputs)
+        for output in outputs:
+            pop = underlying_population(output)
+            if pop.neuron.readout is None:
+                raise ValueError(f"predict output {pop.name} has no readout")
+        inputs, size = prepare_inputs(x, self.network)
+        check_spike_budget(inputs, self.compiler.batch_size)
+        callback_list = self._callback_list(callbacks, math.ceil(size / self.compiler.batch_size))
+        predictions = {o: [] for o in outputs}
+        callback_list.call("on_test_begin")
+        for batch, (batch_inputs, start, stop, _, first) in enumerate(
+                self._batches(inputs, size, {})):
+            callback_list.call("on_batch_begin", batch)
+            self._run_batch(batch_inputs, start, stop, callback_list,
+                            self.compiler.evaluate_timesteps, first)
+            for output in outputs:
+                predictions[output].append(self.engine.readout(underlying_population(output)))
+            callback_list.call("on_batch_end", batch, {})
+        callback_list.call("on_test_end", {})
+        return ({o: np.concatenate(p) if p else np.zeros((0,) + underlying_population(o).shape,
+                                                          np.float32)
+                 for o, p in predictions.items()}, callback_list.get_data())
+
+    def _batches(self, inputs, size, outputs):
+        batch_size = self.compiler.batch_size
+        for start in range(0, size, batch_size):
+            yield inputs, start, min(start + batch_size, size), outputs, 0
+
+    def _evaluate_batches(self, batches, num_batches, metric_objects, callbacks):
+        callback_list = self._callback_list(callbacks, num_batches)
+        callback_list.call("on_test_begin")
+        for batch, (inputs, start, stop, outputs, first) in enumerate(batches):
+            callback_list.call("on_batch_begin", batch)
+            self._run_batch(inputs, start, stop, callback_list,
+                            self.compiler.evaluate_timesteps, first)
+            for output, metric in metric_objects.items():
+                metric.update(np.asarray(outputs[output][start:stop]),
+                              self.engine.readout(underlying_population(output)))
+            callback_list.call("on_batch_end", batch, metric_objects)
+        callback_list.call("on_test_end", metric_objects)
+        return metric_objects, callback_list.get_data()
+
+
+def _as_list(populations):
+    if isinstance(populations, (list, tuple)):
+        return list(populations)
+    return [populations]
+
+
+def _keyed(batch, keys):
+    """Batch data given as a dict, a sequence in ``keys`` order, or one array."""
+    if isinstance(batch, dict):
+        return batch
+    if len(keys) == 1 and not isinstance(batch, (list, tuple)):
+        return {keys[0]: batch}
+    return dict(zip(keys, batch, strict=True))

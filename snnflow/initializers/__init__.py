@@ -1,0 +1,6 @@
+"""Initializers for parameters, state variables and weights."""
+from .initializer import Initializer
+from .normal import Normal
+from .uniform import Uniform
+
+__all__ = ["Initializer", "Normal", "Uniform"]

@@ -1,0 +1,23 @@
+"""Neuron models (descriptions; the engines in snnflow.backends simulate them)."""
+from .binary_spike_input import BinarySpikeInput
+from .integrate_fire import IntegrateFire
+from .integrate_fire_input import IntegrateFireInput
+from .leaky_integrate import LeakyIntegrate
+from .leaky_integrate_fire import LeakyIntegrateFire
+from .leaky_integrate_fire_input import LeakyIntegrateFireInput
+from .neuron import Neuron
+from .poisson_input import PoissonInput
+from .spike_input import SpikeInput
+from ..utils.names import resolve
+
+default_neurons = [BinarySpikeInput, IntegrateFire, IntegrateFireInput, LeakyIntegrate,
+                   LeakyIntegrateFire, LeakyIntegrateFireInput, PoissonInput, SpikeInput]
+
+
+def get_neuron(neuron):
+    return resolve(neuron, Neuron, default_neurons, "neuron model")
+
+
+__all__ = ["Neuron", "BinarySpikeInput", "IntegrateFire", "IntegrateFireInput",
+           "LeakyIntegrate", "LeakyIntegrateFire", "LeakyIntegrateFireInput",
+           "PoissonInput", "SpikeInput", "get_neuron"]

@@ -1,0 +1,7 @@
+from .neuron import Neuron
+
+
+class BinarySpikeInput(Neuron):
+    """Spikes in every timestep where the example's value for the neuron is non-zero."""
+
+    input_kind = "values"

@@ -1,0 +1,9 @@
+from .neuron import Neuron
+
+
+class PoissonInput(Neuron):
+    """Poisson spike source: the example's value per neuron is a rate (spikes/ms);
+    a neuron spikes in a step with probability 1 - exp(-|rate| dt). Draws are
+    reproducible from the compiler's rng_seed and the global example index."""
+
+    input_kind = "values"

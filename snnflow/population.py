@@ -1,0 +1,45 @@
+"""Population: a group of neurons sharing one neuron model."""
+from __future__ import annotations
+
+import math
+
+from .network import Network
+from .neurons import get_neuron
+
+
+def normalise_shape(shape, what="shape") -> tuple:
+    """Turn an int or a sequence of ints into a tuple of positive ints."""
+    dims = (shape,) if isinstance(shape, int) else tuple(shape)
+    if not dims or not all(isinstance(d, int) and d > 0 for d in dims):
+        raise ValueError(f"{what} must be a positive int or a tuple of positive "
+                         f"ints, got {shape!r}")
+    return dims
+
+
+class Population:
+    """Neurons of one model. ``shape`` may be an int or a tuple (channels last)."""
+
+    def __init__(self, neuron, shape=None, record_spikes=False, name=None):
+        self.neuron = get_neuron(neuron)
+        self.shape = None if shape is None else normalise_shape(shape)
+        self.record_spikes = bool(record_spikes)
+        self.incoming = []
+        self.outgoing = []
+        auto_name = Network.current()._add_population(self)
+        self.name = auto_name if name is None else name
+
+    @property
+    def num_neurons(self) -> int:
+        if self.shape is None:
+            raise ValueError(f"Population {self.name} has no shape yet")
+        return math.prod(self.shape)
+
+    def _set_shape(self, shape):
+        shape = normalise_shape(shape)
+        if self.shape is not None and self.shape != shape:
+            raise ValueError(f"Population {self.name} has shape {self.shape} but its "
+                             f"incoming connectivity produces shape {shape}")
+        self.shape = shape
+
+    def __repr__(self):
+        return f"<Population {self.name} {type(self.neuron).__name__} shape={self.shape}>"

@@ -1,0 +1,5 @@
+from .readout import Readout
+
+
+class SumVar(Readout):
+    """Sum over the example's timesteps of ``v``."""
