@@ -14,6 +14,10 @@ class InputLayer:
         self.population = Population(neuron, shape, record_spikes, name)
         self.connection = None
 
+    @property
+    def name(self):
+        return self.population.name
+
     def __repr__(self):
         return f"<InputLayer {self.population!r}>"
 
@@ -29,6 +33,10 @@ class Layer:
         self.population = Population(neuron, shape, record_spikes, name)
         self.connection = Connection(previous.population, self.population,
                                      connectivity, synapse)
+
+    @property
+    def name(self):
+        return self.population.name
 
     def __repr__(self):
         return f"<Layer {self.population!r}>"

@@ -63,3 +63,7 @@ class Engine(ABC):
     def var_names(self, pop) -> tuple:
         """The state variables of ``pop`` that get_var can read."""
         return tuple(pop.neuron.state)
+
+    def spike_indices(self, pop) -> np.ndarray:
+        """Sorted flat indices into (examples, neurons) of the step's spikes."""
+        return np.flatnonzero(self.spikes(pop))

@@ -2,7 +2,11 @@
 from .callback import Callback
 from .callback_list import CallbackList, get_callback
 from .progress_bar import BatchProgressBar
+from .recorder import Recorder
+from .spike_recorder import SpikeRecorder
+from .var_recorder import VarRecorder
 
 default_callbacks = [BatchProgressBar]
 
-__all__ = ["Callback", "CallbackList", "BatchProgressBar", "get_callback"]
+__all__ = ["Callback", "CallbackList", "BatchProgressBar", "Recorder", "SpikeRecorder",
+           "VarRecorder", "get_callback"]

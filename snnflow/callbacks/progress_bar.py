@@ -7,7 +7,7 @@ from .callback import Callback
 
 
 def format_metrics(metrics) -> dict:
-    return {getattr(k, "name", str(k)): f"{m.result:.4f}" for k, m in metrics.items()
+    return {k.name: f"{m.result:.4f}" for k, m in metrics.items()
             if m.result is not None}
 
 

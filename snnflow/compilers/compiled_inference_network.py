@@ -15,26 +15,27 @@ DEFAULT_CALLBACKS = ("batch_progress_bar",)
 
 class CompiledInferenceNetwork(CompiledNetwork):
     def evaluate(self, x: dict, y: dict, metrics="sparse_categorical_accuracy",
-                 callbacks=DEFAULT_CALLBACKS):
+                 callbacks=DEFAULT_CALLBACKS, store=None, overwrite=False):
         """Run every example of ``x`` and score the readouts against ``y``.
 
         Returns ``(metrics, cb_data)``: {output: Metric} (``.result`` is the value)
-        and {callback key: recorded data}."""
+        and {callback key: recorded data}. With ``store`` (a path or zarr store)
+        recorders stream into it and cb_data holds lazy sequences read from it."""
         inputs, size = prepare_inputs(x, self.network)
         outputs, metric_objects = prepare_outputs(
             y, self.network, lambda outs: get_metrics(metrics, outs))
-        if len(next(iter(outputs.values()))) != size:
-            raise ValueError(f"x has {size} examples but y has "
-                             f"{len(next(iter(outputs.values())))}")
+        labels = len(next(iter(outputs.values())))
+        if labels != size:
+            raise ValueError(f"x has {size} examples but y has {labels}")
         check_spike_budget(inputs, self.compiler.batch_size)
-        batches = self._batches(inputs, size, outputs)
-        return self._evaluate_batches(batches, math.ceil(size / self.compiler.batch_size),
-                                      metric_objects, callbacks)
+        return self._evaluate_batches(self._batches(inputs, size, outputs), size,
+                                      metric_objects, callbacks, store, overwrite)
 
     def evaluate_batch_iter(self, inputs, outputs, data, num_batches=None,
                             metrics="sparse_categorical_accuracy", callbacks=DEFAULT_CALLBACKS):
-        """Evaluate batches drawn from ``data``, an iterable of ``(x, y)`` pairs of
-        dicts {population: batch data} for the given input and output populations."""
+        """Evaluate batches drawn from ``data``, an iterable of ``(x, y)`` pairs
+        (dicts {population: batch data}, sequences in ``inputs``/``outputs`` order,
+        or single arrays), each of at most batch_size examples."""
         inputs = _as_list(inputs)
         outputs = _as_list(outputs)
         metric_objects = get_metrics(metrics, outputs)
@@ -50,9 +51,11 @@ class CompiledInferenceNetwork(CompiledNetwork):
                                                    lambda outs: metric_objects)
                 yield batch_inputs, 0, size, batch_outputs, first
                 first += size
-        return self._evaluate_batches(batches(), num_batches, metric_objects, callbacks)
+        return self._evaluate_batches(batches(), None, metric_objects, callbacks, None, False,
+                                      num_batches)
 
-    def predict(self, x: dict, outputs, callbacks=DEFAULT_CALLBACKS):
+    def predict(self, x: dict, outputs, callbacks=DEFAULT_CALLBACKS, store=None,
+                overwrite=False):
         """Readouts of ``outputs`` for every example: ``({output: array}, cb_data)``
         with arrays of shape (examples, *population shape)."""
         outputs = _as_list(outputs)
@@ -62,39 +65,48 @@ class CompiledInferenceNetwork(CompiledNetwork):
                 raise ValueError(f"predict output {pop.name} has no readout")
         inputs, size = prepare_inputs(x, self.network)
         check_spike_budget(inputs, self.compiler.batch_size)
-        callback_list = self._callback_list(callbacks, math.ceil(size / self.compiler.batch_size))
         predictions = {o: [] for o in outputs}
-        callback_list.call("on_test_begin")
-        for batch, (batch_inputs, start, stop, _, first) in enumerate(
-                self._batches(inputs, size, {})):
-            callback_list.call("on_batch_begin", batch)
-            self._run_batch(batch_inputs, start, stop, callback_list,
-                            self.compiler.evaluate_timesteps, first)
+
+        def collect(batch_outputs, start, stop):
             for output in outputs:
                 predictions[output].append(self.engine.readout(underlying_population(output)))
-            callback_list.call("on_batch_end", batch, {})
-        callback_list.call("on_test_end", {})
-        return ({o: np.concatenate(p) if p else np.zeros((0,) + underlying_population(o).shape,
-                                                          np.float32)
-                 for o, p in predictions.items()}, callback_list.get_data())
+        _, cb_data = self._run(self._batches(inputs, size, {}), size, {}, callbacks, store,
+                               overwrite, collect)
+        return ({o: np.concatenate(p) if p else
+                 np.zeros((0,) + underlying_population(o).shape, np.float32)
+                 for o, p in predictions.items()}, cb_data)
 
     def _batches(self, inputs, size, outputs):
         batch_size = self.compiler.batch_size
         for start in range(0, size, batch_size):
             yield inputs, start, min(start + batch_size, size), outputs, 0
 
-    def _evaluate_batches(self, batches, num_batches, metric_objects, callbacks):
-        callback_list = self._callback_list(callbacks, num_batches)
-        callback_list.call("on_test_begin")
-        for batch, (inputs, start, stop, outputs, first) in enumerate(batches):
-            callback_list.call("on_batch_begin", batch)
-            self._run_batch(inputs, start, stop, callback_list,
-                            self.compiler.evaluate_timesteps, first)
+    def _evaluate_batches(self, batches, size, metric_objects, callbacks, store, overwrite,
+                          num_batches=None):
+        def score(outputs, start, stop):
             for output, metric in metric_objects.items():
                 metric.update(np.asarray(outputs[output][start:stop]),
                               self.engine.readout(underlying_population(output)))
+        return self._run(batches, size, metric_objects, callbacks, store, overwrite, score,
+                         num_batches)
+
+    def _run(self, batches, size, metric_objects, callbacks, store, overwrite, after_batch,
+             num_batches=None):
+        """The inference loop shared by evaluate and predict."""
+        if num_batches is None and size is not None:
+            num_batches = math.ceil(size / self.compiler.batch_size)
+        recording = self._open_recording(list(callbacks), size, store, overwrite)
+        callback_list = self._callback_list(callbacks, num_batches, size, recording)
+        callback_list.call("on_test_begin")
+        for batch, (inputs, start, stop, outputs, first) in enumerate(batches):
+            self._start_batch(inputs, start, stop, first)
+            callback_list.call("on_batch_begin", batch)
+            self._simulate(callback_list, self.compiler.evaluate_timesteps)
+            after_batch(outputs, start, stop)
             callback_list.call("on_batch_end", batch, metric_objects)
         callback_list.call("on_test_end", metric_objects)
+        recording.close({k.name: m.result
+                         for k, m in metric_objects.items()})
         return metric_objects, callback_list.get_data()
 
 

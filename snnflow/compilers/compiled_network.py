@@ -4,6 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..callbacks import CallbackList
+from ..callbacks.recorder import Recorder
+from ..store import open_recording
+from ..utils.fingerprint import fingerprint
 from .dataset import batch_slice
 
 
@@ -26,19 +29,35 @@ class CompiledNetwork:
     def __exit__(self, *exc):
         return None
 
-    def _callback_list(self, callbacks, num_batches, **params):
-        return CallbackList(callbacks, compiled_network=self, num_batches=num_batches,
-                            **params)
+    @property
+    def example_timesteps(self) -> int:
+        """Timesteps simulated per example."""
+        return self.compiler.evaluate_timesteps
 
-    def _run_batch(self, inputs, start, stop, callback_list, timesteps, first_example=0):
-        """Simulate examples [start, stop) of ``inputs`` for ``timesteps`` steps."""
+    def _open_recording(self, callbacks, num_examples, store, overwrite):
+        """Where recorders write: memory, or the zarr store (refusing another run's)."""
+        if store is None:
+            return open_recording()
+        recorders = [c for c in callbacks if isinstance(c, Recorder)]
+        run = fingerprint(self.network, self.compiler.options(), recorders, num_examples)
+        return open_recording(store, run, overwrite, {"dt": self.compiler.dt,
+                                                      "num_examples": num_examples})
+
+    def _callback_list(self, callbacks, num_batches, num_examples, recording):
+        return CallbackList(callbacks, compiled_network=self, num_batches=num_batches,
+                            num_examples=num_examples, recording=recording)
+
+    def _start_batch(self, inputs, start, stop, first_example=0):
+        """Reset the engine for examples [start, stop) of ``inputs``."""
         self.batch_examples = np.arange(start, stop, dtype=np.int64) + first_example
         batch_inputs = {pop: batch_slice(data, start, stop, pop) for pop, data in inputs.items()}
         self.engine.start_batch(batch_inputs, self.batch_examples)
+
+    def _simulate(self, callback_list, timesteps):
+        """Run the batch's timesteps, calling the timestep hooks around each."""
         begin = callback_list.hooks["on_timestep_begin"]
         end = callback_list.hooks["on_timestep_end"]
-        for _ in range(timesteps):
-            timestep = self.engine.timestep
+        for timestep in range(timesteps):
             for hook in begin:
                 hook(timestep)
             self.engine.step()

@@ -130,3 +130,7 @@ class NumpyEngine(Engine):
 
     def var_names(self, pop):
         return tuple(self.pops[pop].kernel.initial_state())
+
+    def spike_indices(self, pop):
+        # The kernels found these already, for the reset
+        return self.pops[pop].spiking

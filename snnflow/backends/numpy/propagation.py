@@ -6,15 +6,15 @@ import scipy.sparse
 
 F32 = np.float32
 
-#: Above this fraction of neurons spiking, one dense matrix product beats
-#: gathering the spiking rows (bench/propagation.py measured the break-even).
-DENSE_SPIKE_FRACTION = 0.03
-
 
 class Propagator:
-    """Delivers a population's spikes through one weight matrix: event-driven
-    (only spiking rows are touched) when few neurons spike, and as one dense
-    matrix product when many do."""
+    """Delivers a population's spikes through one weight matrix, event-driven:
+    for each example, the weight rows of its spiking neurons are added in
+    ascending neuron order, as GeNN's CPU backend does.
+
+    Always event-driven, never a dense matrix product, on purpose: a BLAS product
+    sums in an order that depends on the batch's shape, so an example's float32
+    input would then depend on which examples share its batch."""
 
     def __init__(self, matrix):
         self.dense = isinstance(matrix, np.ndarray)
@@ -23,9 +23,6 @@ class Propagator:
     def deliver(self, spikes: np.ndarray, spiking: np.ndarray, in_syn: np.ndarray):
         """in_syn += spikes @ matrix; ``spiking`` are the flat indices of the spikes."""
         if len(spiking) == 0:
-            return
-        if self.dense and len(spiking) > DENSE_SPIKE_FRACTION * spikes.size:
-            in_syn += spikes.astype(F32) @ self.matrix
             return
         num_examples, num_pre = spikes.shape
         rows, cols = np.divmod(spiking, num_pre)

@@ -1,0 +1,18 @@
+"""Where recordings go: in memory, or streamed into a chunked zarr store.
+
+The zarr layout lives in this package and only here (docs/storage.md)."""
+from .layout import Layout, Rows
+from .memory import MemoryRecording
+from .zarr_store import ZarrRecording, open_store
+
+open = open_store
+
+
+def open_recording(store=None, fingerprint="", overwrite=False, attrs=None):
+    """A recording for evaluate/predict: in memory when ``store`` is None."""
+    if store is None:
+        return MemoryRecording()
+    return ZarrRecording(store, fingerprint, overwrite, attrs)
+
+
+__all__ = ["Layout", "Rows", "MemoryRecording", "ZarrRecording", "open", "open_recording"]
