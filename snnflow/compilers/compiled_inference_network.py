@@ -97,6 +97,7 @@ class CompiledInferenceNetwork(CompiledNetwork):
             num_batches = math.ceil(size / self.compiler.batch_size)
         recording = self._open_recording(list(callbacks), size, store, overwrite)
         callback_list = self._callback_list(callbacks, num_batches, size, recording)
+        recording.start()
         callback_list.call("on_test_begin")
         for batch, (inputs, start, stop, outputs, first) in enumerate(batches):
             self._start_batch(inputs, start, stop, first)

@@ -41,5 +41,8 @@ class MemoryRecording:
     def sink(self, key, layout):
         return MemorySink(layout)
 
+    def start(self):
+        pass
+
     def close(self, metrics=None):
         pass

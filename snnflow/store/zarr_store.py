@@ -105,13 +105,23 @@ class _BackgroundWriter:
 
 
 class ZarrSink:
-    """Writes one recorder's examples into one part group, which it alone owns."""
+    """Writes one recorder's examples into one part group, which it alone owns.
 
-    def __init__(self, group, part, layout: Layout, writer=None):
-        self.group = group
-        self.part = part
-        self.writer = writer
+    Nothing touches the store until ``open`` (called once every callback has been
+    set up), so a mistake found while setting up callbacks leaves the store as it was."""
+
+    def __init__(self, key, layout: Layout):
+        self.key = key
         self.layout = layout
+        self.writer = None
+
+    def open(self, root, writer=None):
+        self.writer = writer
+        self.group = root.create_group(encode_key(self.key), overwrite=True)
+        self.group.attrs.update({"key": repr(self.key), "kind": self.layout.kind,
+                                 "parts": ["p000000"], **self.layout.attrs})
+        self.part = self.group.create_group("p000000")
+        layout = self.layout
         self.appenders = {"examples": self._array("examples", (), "int64", ())}
         for name, rows in layout.rows.items():
             self.appenders[name] = self._array(name, rows.shape, rows.dtype, rows.dims)
@@ -215,21 +225,24 @@ class ZarrRecording:
         if holds_data and not overwrite and (existing or {}).get("fingerprint") != fingerprint:
             raise FileExistsError(f"the store {store!r} already holds a different run; "
                                   f"pass overwrite=True to replace it, or use another store")
-        self.root = _open_root(store, "w")
         self.store = store
-        self.root.attrs["snnflow"] = {"version": __version__, "fingerprint": fingerprint,
-                                      "complete": False, **(attrs or {})}
+        self.attrs = {"version": __version__, "fingerprint": fingerprint, "complete": False,
+                      **(attrs or {})}
         self.sinks = {}
-        self.writer = _BackgroundWriter()
 
     def sink(self, key, layout: Layout):
         check_keys(list(self.sinks) + [key])
-        group = self.root.create_group(encode_key(key), overwrite=True)
-        group.attrs.update({"key": repr(key), "kind": layout.kind,
-                            "parts": ["p000000"], **layout.attrs})
-        sink = ZarrSink(group, group.create_group("p000000"), layout, self.writer)
+        sink = ZarrSink(key, layout)
         self.sinks[key] = sink
         return sink
+
+    def start(self):
+        """Clear the store and lay out every sink's groups: the run begins."""
+        self.root = _open_root(self.store, "w")
+        self.root.attrs["snnflow"] = self.attrs
+        self.writer = _BackgroundWriter()
+        for sink in self.sinks.values():
+            sink.open(self.root, self.writer)
 
     def close(self, metrics=None):
         self.writer.close()

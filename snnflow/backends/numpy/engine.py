@@ -48,7 +48,7 @@ class NumpyEngine(Engine):
         rng = np.random.default_rng(self.rng_seed)
         self.pops = {}
         for index, pop in enumerate(network.populations):
-            kernel = neuron_kernel(pop.neuron, pop.num_neurons, rng, self.dt,
+            kernel = neuron_kernel(pop.neuron, pop.shape, rng, self.dt,
                                    seed_key=(self.rng_seed, index))
             readout = (None if pop.neuron.readout is None
                        else readout_kernel(pop.neuron.readout, self.evaluate_timesteps))
@@ -73,8 +73,7 @@ class NumpyEngine(Engine):
         for state in self.pops.values():
             n = state.pop.num_neurons
             if fresh:
-                state.state = {name: np.array(np.broadcast_to(value, (num_examples, n)),
-                                              dtype=F32)
+                state.state = {name: _filled((num_examples, n), value)
                                for name, value in state.kernel.initial_state().items()}
                 state.spikes = np.zeros((num_examples, n), dtype=bool)
                 state.spiking = np.zeros(0, dtype=np.int64)
@@ -134,3 +133,11 @@ class NumpyEngine(Engine):
     def spike_indices(self, pop):
         # The kernels found these already, for the reset
         return self.pops[pop].spiking
+
+
+def _filled(shape, value):
+    """A C-ordered float32 array of ``shape`` holding ``value`` (broadcast): kernels
+    update state in place through flat views, which need C order."""
+    array = np.empty(shape, dtype=F32)
+    array[...] = value
+    return array

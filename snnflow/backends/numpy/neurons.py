@@ -17,15 +17,18 @@ class NeuronKernel:
 
     spiking = True
 
-    def __init__(self, model, num_neurons, rng, dt):
+    def __init__(self, model, shape, rng, dt):
         self.model = model
-        self.n = num_neurons
+        self.shape = shape
+        self.n = int(np.prod(shape))
         self.dt = F32(dt)
         self._initial = {}
 
     def value(self, model, name, rng):
-        return resolve_value(getattr(model, name), (self.n,), rng,
-                             f"{type(model).__name__}.{name}")
+        """A float32 scalar, or a flat (neurons,) array for per-neuron values."""
+        value = resolve_value(getattr(model, name), self.shape, rng,
+                              f"{type(model).__name__}.{name}")
+        return value if np.ndim(value) == 0 else value.reshape(-1)
 
     def initial_state(self) -> dict:
         return self._initial
@@ -42,8 +45,8 @@ class NeuronKernel:
 class IntegrateFireKernel(NeuronKernel):
     """IntegrateFire, LeakyIntegrateFire and their Input variants."""
 
-    def __init__(self, model, num_neurons, rng, dt):
-        super().__init__(model, num_neurons, rng, dt)
+    def __init__(self, model, shape, rng, dt):
+        super().__init__(model, shape, rng, dt)
         self.v_thresh = self.value(model, "v_thresh", rng)
         self.v_reset = self.value(model, "v_reset", rng)
         self._initial["v"] = self.value(model, "v", rng)
@@ -116,8 +119,8 @@ def _at(value, neuron):
 class LeakyIntegrateKernel(NeuronKernel):
     spiking = False
 
-    def __init__(self, model, num_neurons, rng, dt):
-        super().__init__(model, num_neurons, rng, dt)
+    def __init__(self, model, shape, rng, dt):
+        super().__init__(model, shape, rng, dt)
         tau_mem = np.float64(self.value(model, "tau_mem", rng))
         self.alpha = np.exp(-float(dt) / tau_mem).astype(F32)
         self.input_scale = (F32(1.0) - self.alpha) if model.scale_i else None
@@ -160,8 +163,8 @@ class PoissonInputKernel(NeuronKernel):
     its own stream seeded by (rng_seed, population, global example index), so
     results do not depend on batching or on which worker runs the example."""
 
-    def __init__(self, model, num_neurons, rng, dt, seed_key=()):
-        super().__init__(model, num_neurons, rng, dt)
+    def __init__(self, model, shape, rng, dt, seed_key=()):
+        super().__init__(model, shape, rng, dt)
         self.seed_key = seed_key
 
     def load_input(self, rates, example_indices):
@@ -196,7 +199,7 @@ KERNELS = {
 }
 
 
-def neuron_kernel(model, num_neurons, rng, dt, seed_key):
+def neuron_kernel(model, shape, rng, dt, seed_key):
     for cls in type(model).__mro__:
         if cls in KERNELS:
             kernel = KERNELS[cls]
@@ -205,5 +208,5 @@ def neuron_kernel(model, num_neurons, rng, dt, seed_key):
         raise TypeError(f"the numpy engine has no kernel for neuron model "
                         f"{type(model).__name__}")
     if kernel is PoissonInputKernel:
-        return kernel(model, num_neurons, rng, dt, seed_key)
-    return kernel(model, num_neurons, rng, dt)
+        return kernel(model, shape, rng, dt, seed_key)
+    return kernel(model, shape, rng, dt)

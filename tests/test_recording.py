@@ -1,0 +1,360 @@
+"""Recorders against hand-computed spike trains and voltage traces, in memory and
+through zarr, at several batch sizes, with every filter form."""
+import warnings
+
+import numpy as np
+import pytest
+import zarr
+
+import snnflow.store
+from snnflow import Connection, Network, Population
+from snnflow.callbacks import SpikeRecorder, VarRecorder
+from snnflow.compilers import InferenceCompiler
+from snnflow.connectivity import OneToOne
+from snnflow.neurons import IntegrateFire, SpikeInput
+from snnflow.utils.data import preprocess_spikes
+
+T = 10          # timesteps per example
+N = 3           # neurons per population
+EXAMPLES = 11
+
+
+def relay_network(shape=(N,)):
+    """SpikeInput -> OneToOne(1.0) -> IntegrateFire(v_thresh=2): each target
+    spikes on every second input spike, one step after that input spike."""
+    net = Network()
+    with net:
+        inp = Population(SpikeInput(max_spikes=10000), shape, record_spikes=True)
+        out = Population(IntegrateFire(v_thresh=2.0, readout="spike_count"), shape,
+                         record_spikes=True)
+        Connection(inp, out, OneToOne(1.0))
+    return net, inp, out
+
+
+def input_times(num_examples=EXAMPLES, num_neurons=N, seed=0):
+    """Per example, per neuron: sorted distinct integer spike times in [0, T)."""
+    rng = np.random.default_rng(seed)
+    return [[np.sort(rng.choice(T, size=rng.integers(0, 6), replace=False))
+             for _ in range(num_neurons)] for _ in range(num_examples)]
+
+
+def as_spike_input(times, num_neurons=N):
+    trains = []
+    for per_neuron in times:
+        t = np.concatenate(per_neuron).astype(float)
+        ids = np.concatenate([[i] * len(s) for i, s in enumerate(per_neuron)]).astype(int)
+        trains.append(preprocess_spikes(t, ids, num_neurons))
+    return trains
+
+
+def expected_input(per_neuron):
+    """(times, ids) as mlGeNN returns them: time order, ids ascending within a step."""
+    events = sorted((t, i) for i, s in enumerate(per_neuron) for t in s)
+    return (np.array([t for t, _ in events], dtype=np.float32),
+            np.array([i for _, i in events]))
+
+
+def expected_output(per_neuron):
+    """The relay's spikes: after the 2nd, 4th, ... input spike, one step later."""
+    events = sorted((s[k] + 1, i) for i, s in enumerate(per_neuron)
+                    for k in range(1, len(s), 2) if s[k] + 1 < T)
+    return (np.array([t for t, _ in events], dtype=np.float32),
+            np.array([i for _, i in events]))
+
+
+def expected_v(per_neuron):
+    """v after each step: input spikes delivered so far, modulo the threshold 2."""
+    return np.array([[np.sum(np.asarray(s) + 1 <= t) % 2 for s in per_neuron]
+                     for t in range(T)], dtype=np.float32)
+
+
+def run(callbacks, batch_size=4, times=None, store=None, **kwargs):
+    net, inp, out = relay_network()
+    times = input_times() if times is None else times
+    compiled = InferenceCompiler(evaluate_timesteps=T, batch_size=batch_size).compile(net)
+    made = callbacks(inp, out)
+    _, cb_data = compiled.evaluate({inp: as_spike_input(times)},
+                                   {out: np.zeros(len(times), int)},
+                                   callbacks=made, store=store, **kwargs)
+    return cb_data, times
+
+
+def all_recorders(inp, out):
+    return [SpikeRecorder(inp, key="in"), SpikeRecorder(out, key="out"),
+            VarRecorder(out, "v", key="v")]
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 4, 16])
+def test_spikes_and_traces_match_hand_computation(batch_size):
+    cb_data, times = run(all_recorders, batch_size)
+    assert len(cb_data["in"][0]) == len(cb_data["in"][1]) == EXAMPLES
+    for example, per_neuron in enumerate(times):
+        for key, expected in (("in", expected_input), ("out", expected_output)):
+            want_times, want_ids = expected(per_neuron)
+            np.testing.assert_array_equal(cb_data[key][0][example], want_times)
+            np.testing.assert_array_equal(cb_data[key][1][example], want_ids)
+        np.testing.assert_array_equal(cb_data["v"][example], expected_v(per_neuron))
+    assert cb_data["v"][0].shape == (T, N)
+
+
+def test_spec_raster_example():
+    """The spec's raster of the fifth example: times and ids of cb_data[key][.][4]."""
+    cb_data, times = run(lambda inp, out: ["batch_progress_bar",
+                                           SpikeRecorder(inp, key="spikes_input")])
+    spike_times = cb_data["spikes_input"][0][4]
+    spike_ids = cb_data["spikes_input"][1][4]
+    want_times, want_ids = expected_input(times[4])
+    np.testing.assert_array_equal(spike_times, want_times)
+    np.testing.assert_array_equal(spike_ids, want_ids)
+
+
+def test_key_defaults_to_callback_index_with_warning():
+    with pytest.warns(UserWarning, match="index 1 has no key"):
+        cb_data, _ = run(lambda inp, out: ["batch_progress_bar", VarRecorder(out, "v")])
+    assert list(cb_data) == [1]
+
+
+def test_duplicate_keys_raise():
+    with pytest.raises(KeyError, match="two callbacks have the key 'k'"):
+        run(lambda inp, out: [SpikeRecorder(inp, key="k"), VarRecorder(out, "v", key="k")])
+
+
+@pytest.mark.parametrize("example_filter, kept", [
+    (5, [5]), ([5, 7], [5, 7]), ([True] * 4, [0, 1, 2, 3]),
+    ([False, True, False, True], [1, 3]), (np.array([10, 2]), [2, 10])])
+def test_example_filter_forms(example_filter, kept):
+    cb_data, times = run(lambda inp, out: [
+        SpikeRecorder(inp, key="s", example_filter=example_filter),
+        VarRecorder(out, "v", key="v", example_filter=example_filter)], batch_size=3)
+    assert len(cb_data["s"][0]) == len(cb_data["v"]) == len(kept)
+    for position, example in enumerate(kept):
+        np.testing.assert_array_equal(cb_data["s"][0][position], expected_input(times[example])[0])
+        np.testing.assert_array_equal(cb_data["v"][position], expected_v(times[example]))
+
+
+def test_spec_example_filter_indices_are_global():
+    """SpikeRecorder(input, example_filter=1000) records example 1000 exactly."""
+    times = input_times(num_examples=1003)
+    cb_data, _ = run(lambda inp, out: [SpikeRecorder(inp, key="one", example_filter=1000),
+                                       SpikeRecorder(inp, key="two",
+                                                     example_filter=[1000, 1002])],
+                     batch_size=64, times=times)
+    assert len(cb_data["one"][0]) == 1 and len(cb_data["two"][0]) == 2
+    np.testing.assert_array_equal(cb_data["one"][1][0], expected_input(times[1000])[1])
+    np.testing.assert_array_equal(cb_data["two"][1][1], expected_input(times[1002])[1])
+
+
+def select_expected(per_neuron, neurons):
+    times, ids = expected_input(per_neuron)
+    keep = np.isin(ids, neurons)
+    return times[keep], ids[keep]
+
+
+@pytest.mark.parametrize("neuron_filter, neurons", [
+    (1, [1]), ([0, 2], [0, 2]), ([True, False, True], [0, 2]), ([True], [0]),
+    (np.s_[0::2], [0, 2]), (np.s_[1:], [1, 2])])
+def test_neuron_filter_forms_1d(neuron_filter, neurons):
+    cb_data, times = run(lambda inp, out: [
+        SpikeRecorder(inp, key="s", neuron_filter=neuron_filter),
+        VarRecorder(out, "v", key="v", neuron_filter=neuron_filter)])
+    for example, per_neuron in enumerate(times):
+        want_times, want_ids = select_expected(per_neuron, neurons)
+        np.testing.assert_array_equal(cb_data["s"][0][example], want_times)
+        np.testing.assert_array_equal(cb_data["s"][1][example], want_ids)
+        np.testing.assert_array_equal(cb_data["v"][example], expected_v(per_neuron)[:, neurons])
+
+
+@pytest.mark.parametrize("neuron_filter, cells", [
+    (([1, 2], [1, 3]), [(1, 1), (2, 3)]),
+    (np.index_exp[2:4, 2:4], [(2, 2), (2, 3), (3, 2), (3, 3)]),
+    (1, [(1, c) for c in range(4)])])
+def test_neuron_filter_forms_2d(neuron_filter, cells):
+    """Selection in the population's (4, 4) shape; ids are flat row-major."""
+    net, inp, out = relay_network(shape=(4, 4))
+    times = input_times(num_examples=3, num_neurons=16)
+    compiled = InferenceCompiler(evaluate_timesteps=T, batch_size=2).compile(net)
+    _, cb_data = compiled.evaluate(
+        {inp: as_spike_input(times, 16)}, {out: np.zeros(3, int)},
+        callbacks=[SpikeRecorder(inp, key="s", neuron_filter=neuron_filter),
+                   VarRecorder(out, "v", key="v", neuron_filter=neuron_filter)])
+    flat = sorted(r * 4 + c for r, c in cells)
+    for example, per_neuron in enumerate(times):
+        np.testing.assert_array_equal(cb_data["s"][1][example],
+                                      select_expected(per_neuron, flat)[1])
+        np.testing.assert_array_equal(cb_data["v"][example], expected_v(per_neuron)[:, flat])
+
+
+@pytest.mark.parametrize("timestep_filter, steps", [
+    (3, [3]), (np.s_[::3], [0, 3, 6, 9]), ([1, 8], [1, 8]), ([False, True, True], [1, 2])])
+def test_timestep_filter(timestep_filter, steps):
+    cb_data, times = run(lambda inp, out: [
+        SpikeRecorder(inp, key="s", timestep_filter=timestep_filter),
+        VarRecorder(out, "v", key="v", timestep_filter=timestep_filter)])
+    for example, per_neuron in enumerate(times):
+        want_times, want_ids = expected_input(per_neuron)
+        keep = np.isin(want_times, steps)
+        np.testing.assert_array_equal(cb_data["s"][0][example], want_times[keep])
+        np.testing.assert_array_equal(cb_data["s"][1][example], want_ids[keep])
+        np.testing.assert_array_equal(cb_data["v"][example], expected_v(per_neuron)[steps])
+
+
+def test_record_counts():
+    cb_data, times = run(lambda inp, out: [
+        SpikeRecorder(inp, key="c", record_counts=True),
+        SpikeRecorder(inp, key="c2", record_counts=True, neuron_filter=[2, 0])])
+    for example, per_neuron in enumerate(times):
+        counts = np.array([len(s) for s in per_neuron])
+        np.testing.assert_array_equal(cb_data["c"][example], counts)
+        np.testing.assert_array_equal(cb_data["c2"][example], counts[[0, 2]])
+
+
+def test_partial_last_batch_records_only_real_examples():
+    cb_data, times = run(all_recorders, batch_size=4, times=input_times(num_examples=6))
+    assert len(cb_data["in"][0]) == len(cb_data["v"]) == 6
+
+
+# --- errors, raised when the recorder is made or the callback list is built -----
+
+def test_neuron_filter_out_of_range():
+    net, inp, _ = relay_network()
+    with pytest.raises(IndexError, match="neuron_filter 5 is out of range for shape"):
+        SpikeRecorder(inp, neuron_filter=5)
+    with pytest.raises(IndexError, match="out of range"):
+        VarRecorder(inp, "v", neuron_filter=[0, 7])
+
+
+def test_neuron_mask_of_wrong_shape():
+    net, inp, _ = relay_network()
+    with pytest.raises(ValueError, match=r"mask of shape \(4,\) does not fit shape \(3,\)"):
+        SpikeRecorder(inp, neuron_filter=[True] * 4)
+
+
+@pytest.mark.parametrize("bad", ["all", 1.5, [0.5, 1.0], True, {1}])
+def test_filter_of_wrong_type(bad):
+    net, inp, _ = relay_network()
+    with pytest.raises(TypeError, match="neuron_filter"):
+        SpikeRecorder(inp, neuron_filter=bad)
+    with pytest.raises(TypeError, match="example_filter"):
+        SpikeRecorder(inp, example_filter=bad)
+
+
+def test_example_filter_out_of_range_fails_before_simulating():
+    with pytest.raises(IndexError, match="example_filter 11 is out of range"):
+        run(lambda inp, out: [SpikeRecorder(inp, example_filter=11)])
+
+
+def test_spike_recorder_needs_record_spikes():
+    net = Network()
+    with net:
+        pop = Population(IntegrateFire(), 3)
+    with pytest.raises(ValueError, match="population Pop0 was not created with record_spikes"):
+        SpikeRecorder(pop)
+
+
+def test_var_recorder_unknown_variable():
+    with pytest.raises(KeyError, match="has no variable 'V'; it has \\['v'\\]"):
+        run(lambda inp, out: [VarRecorder(out, "V", key="v")])
+
+
+# --- zarr ---------------------------------------------------------------------
+
+def test_zarr_round_trip_equals_memory(tmp_path):
+    memory, times = run(all_recorders, batch_size=3)
+    streamed, _ = run(all_recorders, batch_size=3, store=tmp_path / "run.zarr")
+    for key in ("in", "out"):
+        for part in (0, 1):
+            assert len(streamed[key][part]) == EXAMPLES
+            for example in range(EXAMPLES):
+                np.testing.assert_array_equal(streamed[key][part][example],
+                                              memory[key][part][example])
+            # iteration, negative indices and slices behave like the list
+            for got, want in zip(streamed[key][part], memory[key][part]):
+                np.testing.assert_array_equal(got, want)
+            np.testing.assert_array_equal(streamed[key][part][-1], memory[key][part][-1])
+            assert len(streamed[key][part][2:5]) == 3
+    np.testing.assert_array_equal(np.stack(list(streamed["v"])), np.stack(memory["v"]))
+    reopened = snnflow.store.open(tmp_path / "run.zarr")
+    assert set(reopened) == {"in", "out", "v"}
+    np.testing.assert_array_equal(reopened["v"][4], memory["v"][4])
+    np.testing.assert_array_equal(reopened["out"][1][7], memory["out"][1][7])
+
+
+def test_zarr_layout_is_plain_zarr(tmp_path):
+    """Readable without snnflow: CSR spikes with integer timesteps and a dt attribute,
+    variables as (example, time, neuron) with dimension names."""
+    _, times = run(all_recorders, batch_size=4, store=tmp_path / "s.zarr")
+    root = zarr.open_group(tmp_path / "s.zarr", mode="r")
+    groups = {g.attrs["key"]: g for _, g in root.groups()}
+    spikes = groups["'in'"]
+    part = spikes[spikes.attrs["parts"][0]]
+    offsets = part["offsets"][:]
+    assert offsets[0] == 0 and len(offsets) == EXAMPLES + 1
+    example = 6
+    steps = part["timesteps"][offsets[example]:offsets[example + 1]]
+    np.testing.assert_array_equal(steps * spikes.attrs["dt"], expected_input(times[example])[0])
+    assert np.issubdtype(part["timesteps"].dtype, np.integer)
+    values = groups["'v'"][groups["'v'"].attrs["parts"][0]]["values"]
+    assert values.metadata.dimension_names == ("example", "time", "neuron")
+    assert values.shape == (EXAMPLES, T, N)
+    np.testing.assert_array_equal(part["examples"][:], np.arange(EXAMPLES))
+
+
+def test_store_with_another_run_is_refused(tmp_path):
+    store = tmp_path / "s.zarr"
+    run(all_recorders, store=store)
+    with pytest.raises(FileExistsError, match="already holds a different run"):
+        run(lambda inp, out: [SpikeRecorder(inp, key="other")], store=store)
+    # the refused run lost nothing
+    assert set(snnflow.store.open(store)) == {"in", "out", "v"}
+    run(lambda inp, out: [SpikeRecorder(inp, key="other")], store=store, overwrite=True)
+    assert set(snnflow.store.open(store)) == {"other"}
+
+
+def test_keys_stay_inside_the_store_and_round_trip(tmp_path):
+    store = tmp_path / "inner" / "s.zarr"
+    keys = ["../x", "/abs", ("tuple", 1), 7]
+    cb_data, _ = run(lambda inp, out: [SpikeRecorder(inp, key=k) for k in keys], store=store)
+    assert set(cb_data) == set(keys)
+    assert sorted(p.name for p in (tmp_path / "inner").iterdir()) == ["s.zarr"]
+    assert set(snnflow.store.open(store)) == set(keys)
+
+
+def test_keys_colliding_in_the_store_raise(tmp_path):
+    with pytest.raises(KeyError, match="would share one group"):
+        run(lambda inp, out: [SpikeRecorder(inp, key="A"), SpikeRecorder(inp, key="a")],
+            store=tmp_path / "s.zarr")
+
+
+def test_open_refuses_non_snnflow_store(tmp_path):
+    zarr.open_group(tmp_path / "other.zarr", mode="w")
+    with pytest.raises(ValueError, match="not an snnflow store"):
+        snnflow.store.open(tmp_path / "other.zarr")
+
+
+def test_zarr_writes_whole_chunks_while_running(tmp_path, monkeypatch):
+    """Memory stays flat: a sink never buffers more than one chunk per array."""
+    from snnflow.store import zarr_store
+    monkeypatch.setattr(zarr_store, "CHUNK_BYTES", 64)
+    largest = []
+    original = zarr_store._Appender.append
+
+    def watched(self, values):
+        original(self, values)
+        largest.append(self.buffered / self.chunk)
+    monkeypatch.setattr(zarr_store._Appender, "append", watched)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cb_data, times = run(all_recorders, batch_size=2, times=input_times(40),
+                             store=tmp_path / "s.zarr")
+    assert max(largest) < 1
+    np.testing.assert_array_equal(cb_data["v"][39], expected_v(times[39]))
+
+
+def test_bad_recorder_leaves_an_existing_store_untouched(tmp_path):
+    store = tmp_path / "s.zarr"
+    run(all_recorders, store=store)
+    with pytest.raises(IndexError, match="example_filter 99 is out of range"):
+        run(lambda inp, out: [SpikeRecorder(inp, key="x"), VarRecorder(out, "v", key="y",
+                                                                        example_filter=99)],
+            store=store, overwrite=True)
+    assert set(snnflow.store.open(store)) == {"in", "out", "v"}
