@@ -67,3 +67,12 @@ class Engine(ABC):
     def spike_indices(self, pop) -> np.ndarray:
         """Sorted flat indices into (examples, neurons) of the step's spikes."""
         return np.flatnonzero(self.spikes(pop))
+
+    def conn_var_names(self, conn) -> tuple:
+        """The variables of ``conn`` that get_conn_var can read."""
+        return ("weight",)
+
+    @abstractmethod
+    def get_conn_var(self, conn, name: str) -> np.ndarray:
+        """float32 (n_pre, n_post) values of connection variable ``name`` (0 where
+        two neurons are not connected); shared by every example of the batch."""

@@ -1,6 +1,7 @@
 """Callbacks: custom logic and recording during training and inference."""
 from .callback import Callback
 from .callback_list import CallbackList, get_callback
+from .conn_var_recorder import ConnVarRecorder
 from .progress_bar import BatchProgressBar
 from .recorder import Recorder
 from .spike_recorder import SpikeRecorder
@@ -8,5 +9,5 @@ from .var_recorder import VarRecorder
 
 default_callbacks = [BatchProgressBar]
 
-__all__ = ["Callback", "CallbackList", "BatchProgressBar", "Recorder", "SpikeRecorder",
-           "VarRecorder", "get_callback"]
+__all__ = ["Callback", "CallbackList", "BatchProgressBar", "ConnVarRecorder", "Recorder",
+           "SpikeRecorder", "VarRecorder", "get_callback"]

@@ -3,12 +3,17 @@ from __future__ import annotations
 
 from tqdm.auto import tqdm
 
+from ..utils.names import snake_case
 from .callback import Callback
 
 
 def format_metrics(metrics) -> dict:
-    return {k.name: f"{m.result:.4f}" for k, m in metrics.items()
-            if m.result is not None}
+    """{"sparse_categorical_accuracy": "0.9712"}; names carry the population
+    when there are several outputs."""
+    def label(output, metric):
+        name = snake_case(type(metric).__name__)
+        return f"{output.name} {name}" if len(metrics) > 1 else name
+    return {label(k, m): f"{m.result:.4f}" for k, m in metrics.items() if m.result is not None}
 
 
 class BatchProgressBar(Callback):

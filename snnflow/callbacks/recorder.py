@@ -21,37 +21,26 @@ def _check_example_filter(spec):
 
 
 class Recorder(Callback):
-    def __init__(self, pop, key=None, example_filter=None, neuron_filter=None,
-                 timestep_filter=None):
-        self.pop = underlying_population(pop)
+    """Example and timestep selection, batching and the sink; subclasses say what
+    one timestep's record is (``layout``, ``begin_batch``, ``record_step(position)``,
+    ``end_batch``)."""
+
+    def __init__(self, key=None, example_filter=None, timestep_filter=None):
         self.key = key
         self.example_filter = _check_example_filter(example_filter)
-        self.neuron_filter = check_filter(neuron_filter, "neuron_filter")
         self.timestep_filter = check_filter(timestep_filter, "timestep_filter")
-        # Shape errors (out of range, wrong mask) surface now where the shape is known
-        self._neurons = filter_indices(self.neuron_filter, self.pop.shape, "neuron_filter")
 
     def layout_attrs(self) -> dict:
-        return {"population": self.pop.name, "population_shape": list(self.pop.shape),
-                "neurons": self._neurons.tolist() if len(self._neurons) < self.pop.num_neurons
-                else "all", "example_filter": repr(self.example_filter),
+        return {"example_filter": repr(self.example_filter),
                 "timestep_filter": repr(self.timestep_filter)}
 
     def set_params(self, compiled_network, num_examples=None, recording=None, **kwargs):
-        if compiled_network.network is not None and \
-                self.pop not in compiled_network.network.populations:
-            raise ValueError(f"{type(self).__name__}: population {self.pop.name} is not part "
-                             f"of the compiled network")
         self._compiled = compiled_network
         self._engine = compiled_network.engine
         self._timesteps = filter_mask(self.timestep_filter,
                                       (compiled_network.example_timesteps,), "timestep_filter")
         self._num_recorded_steps = int(self._timesteps.sum())
         self._examples = self._resolve_examples(num_examples)
-        # Lookup table: is neuron i selected?
-        self._neuron_selected = np.zeros(self.pop.num_neurons, dtype=bool)
-        self._neuron_selected[self._neurons] = True
-        self._all_neurons = len(self._neurons) == self.pop.num_neurons
         self._dt = compiled_network.compiler.dt
         self._sink = (recording or MemoryRecording()).sink(self.key, self.layout())
         self._rows = np.zeros(0, dtype=np.int64)
@@ -95,3 +84,29 @@ class Recorder(Callback):
         return self.key, self._sink.data()
 
     # Subclasses: layout(), begin_batch(), record_step(position), end_batch()
+
+
+class PopulationRecorder(Recorder):
+    """A recorder of one population, with a neuron filter in the population's shape."""
+
+    def __init__(self, pop, key=None, example_filter=None, neuron_filter=None,
+                 timestep_filter=None):
+        super().__init__(key, example_filter, timestep_filter)
+        self.pop = underlying_population(pop)
+        self.neuron_filter = check_filter(neuron_filter, "neuron_filter")
+        # Shape errors (out of range, wrong mask) surface now, where the shape is known
+        self._neurons = filter_indices(self.neuron_filter, self.pop.shape, "neuron_filter")
+        self._neuron_selected = np.zeros(self.pop.num_neurons, dtype=bool)
+        self._neuron_selected[self._neurons] = True
+        self._all_neurons = len(self._neurons) == self.pop.num_neurons
+
+    def layout_attrs(self) -> dict:
+        selected = self._neurons.tolist() if not self._all_neurons else "all"
+        return {"population": self.pop.name, "population_shape": list(self.pop.shape),
+                "neurons": selected, **super().layout_attrs()}
+
+    def set_params(self, compiled_network, **kwargs):
+        if self.pop not in compiled_network.network.populations:
+            raise ValueError(f"{type(self).__name__}: population {self.pop.name} is not part "
+                             f"of the compiled network")
+        super().set_params(compiled_network, **kwargs)

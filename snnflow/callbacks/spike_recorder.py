@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..store import Layout, Rows
-from .recorder import Recorder
+from .recorder import PopulationRecorder
 
 
-class SpikeRecorder(Recorder):
+class SpikeRecorder(PopulationRecorder):
     """Records ``pop``'s spikes: ``cb_data[key]`` is ``(times, ids)``, one array of
     spike times (ms) and one of flat neuron ids per recorded example, in time
     order (ids ascending within a step). With ``record_counts`` it is instead a

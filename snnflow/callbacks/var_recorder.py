@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..store import Layout, Rows
-from .recorder import Recorder
+from .recorder import PopulationRecorder
 
 
-class VarRecorder(Recorder):
+class VarRecorder(PopulationRecorder):
     """Records state variable ``var`` (the model's attribute name, e.g. ``"v"``) of
     ``pop``: ``cb_data[key]`` is a list with one (recorded timesteps, selected
     neurons) float32 array per recorded example, holding the values after each

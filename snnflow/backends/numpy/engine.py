@@ -134,6 +134,13 @@ class NumpyEngine(Engine):
         # The kernels found these already, for the reset
         return self.pops[pop].spiking
 
+    def get_conn_var(self, conn, name):
+        if name != "weight":
+            raise KeyError(f"connection {conn.name} has no variable {name!r}; it has "
+                           f"['weight']")
+        matrix = next(c.propagator.matrix for c in self.conns if c.conn is conn)
+        return matrix if isinstance(matrix, np.ndarray) else matrix.toarray()
+
 
 def _filled(shape, value):
     """A C-ordered float32 array of ``shape`` holding ``value`` (broadcast): kernels

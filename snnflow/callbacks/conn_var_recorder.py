@@ -1,0 +1,57 @@
+"""ConnVarRecorder: a connection variable (such as its weights) over time."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..store import Layout, Rows
+from ..utils.filters import check_filter, filter_indices
+from .recorder import Recorder
+
+
+class ConnVarRecorder(Recorder):
+    """Records variable ``var`` of connection ``conn`` (``"weight"``):
+    ``cb_data[key]`` is a list with one (recorded timesteps, selected sources,
+    selected targets) float32 array per recorded example; pairs that are not
+    connected read 0. ``source_filter``/``target_filter`` select neurons in the
+    source/target population's shape, like a neuron_filter."""
+
+    def __init__(self, conn, var, key=None, example_filter=None, source_filter=None,
+                 target_filter=None, timestep_filter=None):
+        super().__init__(key, example_filter, timestep_filter)
+        self.conn = conn
+        self.var = var
+        self.source_filter = check_filter(source_filter, "source_filter")
+        self.target_filter = check_filter(target_filter, "target_filter")
+        self._sources = filter_indices(source_filter, conn.source.shape, "source_filter")
+        self._targets = filter_indices(target_filter, conn.target.shape, "target_filter")
+
+    def set_params(self, compiled_network, **kwargs):
+        if self.conn not in compiled_network.network.connections:
+            raise ValueError(f"ConnVarRecorder: connection {self.conn.name} is not part of "
+                             f"the compiled network")
+        names = compiled_network.engine.conn_var_names(self.conn)
+        if self.var not in names:
+            raise KeyError(f"ConnVarRecorder: connection {self.conn.name} has no variable "
+                           f"{self.var!r}; it has {list(names)}")
+        super().set_params(compiled_network, **kwargs)
+
+    def layout(self):
+        shape = (self._num_recorded_steps, len(self._sources), len(self._targets))
+        return Layout("var", rows={"values": Rows(shape, "float32",
+                                                  ("time", "source", "target"))},
+                      attrs={"dt": self._dt, "var": self.var, "connection": self.conn.name,
+                             "sources": self._sources.tolist(),
+                             "targets": self._targets.tolist(),
+                             "timesteps": np.flatnonzero(self._timesteps).tolist(),
+                             **self.layout_attrs()})
+
+    def begin_batch(self):
+        self._values = np.empty((len(self._rows), self._num_recorded_steps,
+                                 len(self._sources), len(self._targets)), dtype=np.float32)
+
+    def record_step(self, position):
+        values = self._engine.get_conn_var(self.conn, self.var)
+        self._values[:, position] = values[np.ix_(self._sources, self._targets)]
+
+    def end_batch(self):
+        self._sink.write(self._batch_examples, rows={"values": self._values})
