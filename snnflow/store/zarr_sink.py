@@ -1,33 +1,23 @@
-"""The zarr recording: each callback key a group, each writer's examples a part.
+"""ZarrSink: streams one recorder's batches into one part group of a zarr store.
 
-Layout (docs/storage.md has the full table)::
-
-    /                      attrs snnflow: {version, fingerprint, ...}
-    /<encoded key>/        attrs key, kind, dt, population, filters, parts
-    /<encoded key>/p000000 one writer's examples: examples, rows arrays, and for
-                           events offsets + flat arrays; attrs complete=True last
-
-Writes are buffered per array and flushed in whole chunks, so memory stays at
-about one chunk per array however many examples are recorded."""
+Writes are buffered per array and flushed in whole chunks on a background thread,
+so memory stays at about one chunk per array however many examples are recorded
+and compression overlaps the simulation."""
 from __future__ import annotations
 
-import os
 import queue
 import threading
-import warnings
 
 import numpy as np
 import zarr
 
-from .. import __version__
-from .keys import check_keys, decode_key, encode_key
-from .layout import Layout, Rows, to_user_data
-from .sequence import RecordedSequence
+from .keys import encode_key
+from .layout import Layout
+from .zarr_reader import ZarrReader
 
 #: Target bytes per chunk: large enough to keep file counts low, small enough
 #: that one buffered chunk per array keeps memory flat.
 CHUNK_BYTES = 4 << 20
-
 
 #: Fast compression (about a GB/s per core): recording must not slow simulation
 COMPRESSORS = (zarr.codecs.BloscCodec(cname="lz4", clevel=5, shuffle="shuffle"),)
@@ -115,12 +105,12 @@ class ZarrSink:
         self.layout = layout
         self.writer = None
 
-    def open(self, root, writer=None):
+    def open(self, root, part_name, writer=None):
+        """Create this sink's part group (replacing any earlier attempt's) inside the
+        key's group, which the run made."""
         self.writer = writer
-        self.group = root.create_group(encode_key(self.key), overwrite=True)
-        self.group.attrs.update({"key": repr(self.key), "kind": self.layout.kind,
-                                 "parts": ["p000000"], **self.layout.attrs})
-        self.part = self.group.create_group("p000000")
+        self.group = root[encode_key(self.key)]
+        self.part = self.group.create_group(part_name, overwrite=True)
         layout = self.layout
         self.appenders = {"examples": self._array("examples", (), "int64", ())}
         for name, rows in layout.rows.items():
@@ -167,102 +157,6 @@ class ZarrSink:
 
     def data(self):
         """The recorded data, read lazily from the store (after close)."""
-        return ZarrReader(self.group).data()
-
-
-class ZarrReader:
-    """Reads one key's complete parts, in order, as one sequence of examples."""
-
-    def __init__(self, group):
-        self.group = group
-        self.attrs = group.attrs.asdict()
-        self.parts = [group[name] for name in self.attrs.get("parts", [])
-                      if group[name].attrs.get("complete")]
-        self.examples = np.concatenate([p["examples"][:] for p in self.parts]) \
-            if self.parts else np.zeros(0, np.int64)
-        self.starts = np.cumsum([0] + [p["examples"].shape[0] for p in self.parts])
-        self._offsets = {}
-
-    def _locate(self, index):
-        part = int(np.searchsorted(self.starts, index, side="right")) - 1
-        return self.parts[part], index - int(self.starts[part])
-
-    def rows(self, name):
-        def fetch(index):
-            part, local = self._locate(index)
-            return part[name][local]
-        return RecordedSequence(len(self.examples), fetch)
-
-    def events(self, name):
-        def fetch(index):
-            part, local = self._locate(index)
-            if part.path not in self._offsets:
-                self._offsets[part.path] = part["offsets"][:]
-            offsets = self._offsets[part.path]
-            return part[name][offsets[local]:offsets[local + 1]]
-        return RecordedSequence(len(self.examples), fetch)
-
-    def data(self):
-        return to_user_data(self.attrs["kind"], self, self.attrs.get("dt", 1.0))
-
-
-def _open_root(store, mode):
-    if isinstance(store, (str, os.PathLike)):
-        store = os.fspath(store)
-    return zarr.open_group(store, mode=mode)
-
-
-class ZarrRecording:
-    """Recorders' sinks when ``store`` is given: a path or a zarr store.
-
-    A store that already holds another run (a different fingerprint, or data that
-    snnflow did not write) is refused unless ``overwrite=True``; then it is cleared."""
-
-    def __init__(self, store, fingerprint, overwrite=False, attrs=None):
-        root = _open_root(store, "a")
-        existing = root.attrs.asdict().get("snnflow")
-        holds_data = existing is not None or any(True for _ in root.keys())
-        if holds_data and not overwrite and (existing or {}).get("fingerprint") != fingerprint:
-            raise FileExistsError(f"the store {store!r} already holds a different run; "
-                                  f"pass overwrite=True to replace it, or use another store")
-        self.store = store
-        self.attrs = {"version": __version__, "fingerprint": fingerprint, "complete": False,
-                      **(attrs or {})}
-        self.sinks = {}
-
-    def sink(self, key, layout: Layout):
-        check_keys(list(self.sinks) + [key])
-        sink = ZarrSink(key, layout)
-        self.sinks[key] = sink
-        return sink
-
-    def start(self):
-        """Clear the store and lay out every sink's groups: the run begins."""
-        self.root = _open_root(self.store, "w")
-        self.root.attrs["snnflow"] = self.attrs
-        self.writer = _BackgroundWriter()
-        for sink in self.sinks.values():
-            sink.open(self.root, self.writer)
-
-    def close(self, metrics=None):
-        self.writer.close()
-        for sink in self.sinks.values():
-            sink.close()
-        info = self.root.attrs["snnflow"]
-        info.update(complete=True, metrics=metrics or {})
-        self.root.attrs["snnflow"] = info
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # consolidated metadata is not in the v3 spec yet
-            zarr.consolidate_metadata(self.root.store)
-
-
-def open_store(store) -> dict:
-    """{callback key: recorded data} from a finished store, with lazy sequences in
-    place of lists (the same arrays the in-memory run returns)."""
-    root = _open_root(store, "r")
-    if "snnflow" not in root.attrs:
-        raise ValueError(f"{store!r} is not an snnflow store (no 'snnflow' attribute)")
-    return {decode_key(name): ZarrReader(group).data() for name, group in root.groups()}
-
-
-__all__ = ["ZarrRecording", "ZarrReader", "ZarrSink", "open_store", "Rows"]
+        # A fresh handle: this one's attributes predate the run's final listing
+        return ZarrReader(zarr.open_group(self.group.store, path=self.group.path,
+                                          mode="r")).data()

@@ -1,0 +1,142 @@
+"""A run's zarr store: the driver owns the metadata, each shard writes its part.
+
+The driver (``ZarrRun``) checks and clears the store, creates one group per
+callback key with its attributes, and at the end lists each key's complete parts
+and consolidates the metadata. A shard (``PartRecording``) writes only inside its
+own part groups and, last of all, its result under ``shards/<part>``: that group
+is the marker that the shard is complete. Single-process runs are one shard."""
+from __future__ import annotations
+
+import pickle
+import warnings
+
+import numpy as np
+import zarr
+
+from .. import __version__
+from .keys import check_keys, encode_key
+from .layout import Layout
+from .zarr_reader import open_root
+from .zarr_sink import ZarrSink, _BackgroundWriter
+
+SHARDS = "shards"
+
+
+def part_name(shard: int) -> str:
+    return f"p{shard:06d}"
+
+
+class ZarrRun:
+    """Driver side of a recording into ``store`` (a path or a zarr store).
+
+    A store that already holds another run (a different fingerprint, or data that
+    snnflow did not write) is refused unless ``overwrite=True``. A store holding
+    this same run can be resumed: its complete shards are kept."""
+
+    def __init__(self, store, fingerprint, overwrite=False, attrs=None):
+        root = open_root(store, "a")
+        existing = root.attrs.asdict().get("snnflow")
+        holds_data = existing is not None or any(True for _ in root.keys())
+        self.same_run = existing is not None and existing.get("fingerprint") == fingerprint
+        if holds_data and not self.same_run and not overwrite:
+            raise FileExistsError(f"the store {store!r} already holds a different run; "
+                                  f"pass overwrite=True to replace it, or use another store")
+        self.store = store
+        self.overwrite = overwrite
+        self.attrs = {"version": __version__, "fingerprint": fingerprint, "complete": False,
+                      **(attrs or {})}
+
+    def start(self, layouts: dict, resume=False):
+        """Lay out the key groups; keep a resumable store's finished shards if ``resume``."""
+        check_keys(list(layouts))
+        if resume and self.same_run and not self.overwrite:
+            self.root = open_root(self.store, "a")
+            return
+        self.root = open_root(self.store, "w")
+        self.root.attrs["snnflow"] = self.attrs
+        self.root.create_group(SHARDS)
+        for key, layout in layouts.items():
+            group = self.root.create_group(encode_key(key))
+            group.attrs.update({"key": repr(key), "kind": layout.kind, "parts": [],
+                                **layout.attrs})
+
+    def finished_shards(self) -> dict:
+        """{part name: the shard's pickled result} of every complete shard."""
+        shards = self.root[SHARDS]
+        return {name: read_shard_result(group) for name, group in shards.groups()
+                if group.attrs.get("complete")}
+
+    def finish(self, part_names, metrics=None):
+        """List every key's complete parts in example order and seal the store."""
+        for name, group in self.root.groups():
+            if name == SHARDS:
+                continue
+            present = {n for n, part in group.groups() if part.attrs.get("complete")}
+            group.attrs["parts"] = [p for p in part_names if p in present]
+        info = self.root.attrs["snnflow"]
+        info.update(complete=True, metrics=metrics or {})
+        self.root.attrs["snnflow"] = info
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # consolidated metadata is not in the v3 spec yet
+            zarr.consolidate_metadata(self.root.store)
+
+
+class PartRecording:
+    """One shard's recording: sinks writing part ``part`` of every key's group."""
+
+    def __init__(self, store, part: str):
+        self.store = store
+        self.part = part
+        self.sinks = {}
+
+    def sink(self, key, layout: Layout):
+        sink = ZarrSink(key, layout)
+        self.sinks[key] = sink
+        return sink
+
+    def start(self):
+        self.root = open_root(self.store, "a")
+        self.writer = _BackgroundWriter()
+        for sink in self.sinks.values():
+            sink.open(self.root, self.part, self.writer)
+
+    def close(self, metrics=None):
+        self.writer.close()
+        for sink in self.sinks.values():
+            sink.close()
+
+    def mark_complete(self, result):
+        """Write the shard's result; this group is the shard's completion marker."""
+        write_shard_result(self.root[SHARDS], self.part, result)
+
+
+def write_shard_result(shards, part, result):
+    blob = np.frombuffer(pickle.dumps(result), dtype=np.uint8)
+    group = shards.create_group(part, overwrite=True)
+    group.create_array("result", data=blob, chunks=(max(1, len(blob)),))
+    group.attrs["complete"] = True
+
+
+def read_shard_result(group):
+    return pickle.loads(group["result"][:].tobytes())
+
+
+class ZarrRecording:
+    """A single-process run into ``store``: the driver's and the one shard's parts."""
+
+    def __init__(self, store, fingerprint, overwrite=False, attrs=None):
+        self.run = ZarrRun(store, fingerprint, overwrite, attrs)
+        self.shard = PartRecording(store, part_name(0))
+
+    def sink(self, key, layout):
+        check_keys(list(self.shard.sinks) + [key])
+        return self.shard.sink(key, layout)
+
+    def start(self):
+        """Clear the store and lay out every sink's groups: the run begins."""
+        self.run.start({key: sink.layout for key, sink in self.shard.sinks.items()})
+        self.shard.start()
+
+    def close(self, metrics=None):
+        self.shard.close()
+        self.run.finish([self.shard.part], metrics)
