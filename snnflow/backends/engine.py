@@ -60,17 +60,10 @@ class Engine(ABC):
     def readout(self, pop) -> np.ndarray:
         """float32 (examples, *pop.shape) of the population's readout so far."""
 
-    def var_names(self, pop) -> tuple:
-        """The state variables of ``pop`` that get_var can read."""
-        return tuple(pop.neuron.state)
 
     def spike_indices(self, pop) -> np.ndarray:
         """Sorted flat indices into (examples, neurons) of the step's spikes."""
         return np.flatnonzero(self.spikes(pop))
-
-    def conn_var_names(self, conn) -> tuple:
-        """The variables of ``conn`` that get_conn_var can read."""
-        return ("weight",)
 
     @abstractmethod
     def get_conn_var(self, conn, name: str) -> np.ndarray:

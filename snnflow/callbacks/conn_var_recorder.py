@@ -7,6 +7,9 @@ from ..store import Layout, Rows
 from ..utils.filters import check_filter, filter_indices
 from .recorder import Recorder
 
+#: The variables every engine exposes for a connection
+CONNECTION_VARS = ("weight",)
+
 
 class ConnVarRecorder(Recorder):
     """Records variable ``var`` of connection ``conn`` (``"weight"``):
@@ -18,6 +21,9 @@ class ConnVarRecorder(Recorder):
     def __init__(self, conn, var, key=None, example_filter=None, source_filter=None,
                  target_filter=None, timestep_filter=None):
         super().__init__(key, example_filter, timestep_filter)
+        if var not in CONNECTION_VARS:
+            raise KeyError(f"ConnVarRecorder: connection {conn.name} has no variable {var!r}; "
+                           f"it has {list(CONNECTION_VARS)}")
         self.conn = conn
         self.var = var
         self.source_filter = check_filter(source_filter, "source_filter")
@@ -29,10 +35,6 @@ class ConnVarRecorder(Recorder):
         if self.conn not in compiled_network.network.connections:
             raise ValueError(f"ConnVarRecorder: connection {self.conn.name} is not part of "
                              f"the compiled network")
-        names = compiled_network.engine.conn_var_names(self.conn)
-        if self.var not in names:
-            raise KeyError(f"ConnVarRecorder: connection {self.conn.name} has no variable "
-                           f"{self.var!r}; it has {list(names)}")
         super().set_params(compiled_network, **kwargs)
 
     def layout(self):

@@ -19,7 +19,7 @@ class VarRecorder(PopulationRecorder):
         self.var = var
 
     def set_params(self, compiled_network, **kwargs):
-        names = compiled_network.engine.var_names(self.pop)
+        names = self.pop.neuron.var_names()
         if self.var not in names:
             raise KeyError(f"VarRecorder: population {self.pop.name} "
                            f"({type(self.pop.neuron).__name__}) has no variable "

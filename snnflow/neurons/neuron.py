@@ -23,20 +23,10 @@ class Neuron:
         for name, value in values.items():
             setattr(self, name, check_value(value, f"{type(self).__name__}.{name}"))
 
+    def var_names(self) -> tuple:
+        """The state variables a simulation of this model has (what VarRecorder reads)."""
+        return tuple(self.state)
+
     def __repr__(self):
         args = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.values)
         return f"{type(self).__name__}({args})"
-
-
-class SpikingNeuron(Neuron):
-    """Shared arguments of the integrate-and-fire family (threshold, reset, refractoriness)."""
-
-    def __init__(self, v_thresh=1.0, v_reset=0.0, v=0.0, tau_refrac=None,
-                 relative_reset=True, integrate_during_refrac=True, readout=None,
-                 **values):
-        super().__init__(readout, v_thresh=v_thresh, v_reset=v_reset, v=v, **values)
-        if tau_refrac is not None:
-            check_value(tau_refrac, f"{type(self).__name__}.tau_refrac")
-        self.tau_refrac = tau_refrac
-        self.relative_reset = bool(relative_reset)
-        self.integrate_during_refrac = bool(integrate_during_refrac)

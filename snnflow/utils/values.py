@@ -15,13 +15,13 @@ def check_value(value, what: str):
     raise TypeError(f"{what} must be a number, an array or an Initializer, got {value!r}")
 
 
-def resolve_value(value, shape: tuple, rng, what: str) -> np.ndarray | np.float32:
-    """A float32 scalar for scalars, else a float32 array of exactly ``shape``."""
+def resolve_value(value, shape: tuple, rng, what: str, dtype=np.float32):
+    """A ``dtype`` scalar for scalars, else a ``dtype`` array of exactly ``shape``."""
     if isinstance(value, numbers.Real):
-        return np.float32(value)
+        return dtype(value)
     if isinstance(value, Initializer):
-        return value.sample(rng, shape).astype(np.float32)
-    array = np.asarray(value, dtype=np.float32)
+        return value.sample(rng, shape).astype(dtype)
+    array = np.asarray(value, dtype=dtype)
     if array.shape != tuple(shape):
         size = int(np.prod(shape))
         # A flat array is accepted for a multi-dimensional population (row-major)

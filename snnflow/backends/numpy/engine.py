@@ -105,6 +105,8 @@ class NumpyEngine(Engine):
                 state.spikes, state.spiking = spikes
             if state.readout is not None:
                 state.readout.update(state.state.get("v"), state.spikes, t)
+            if spikes is not None:
+                state.kernel.reset(state.state, state.spikes, state.spiking)
         self._timestep += 1
 
     def spikes(self, pop):
@@ -125,10 +127,7 @@ class NumpyEngine(Engine):
 
     def readout(self, pop):
         state = self.pops[pop]
-        return state.readout.result().reshape((-1,) + pop.shape)
-
-    def var_names(self, pop):
-        return tuple(self.pops[pop].kernel.initial_state())
+        return state.readout.result(state.state.get("v")).reshape((-1,) + pop.shape)
 
     def spike_indices(self, pop):
         # The kernels found these already, for the reset

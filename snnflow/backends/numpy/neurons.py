@@ -24,11 +24,18 @@ class NeuronKernel:
         self.dt = F32(dt)
         self._initial = {}
 
-    def value(self, model, name, rng):
-        """A float32 scalar, or a flat (neurons,) array for per-neuron values."""
+    def value(self, model, name, rng, dtype=F32):
+        """A scalar, or a flat (neurons,) array for per-neuron values."""
         value = resolve_value(getattr(model, name), self.shape, rng,
-                              f"{type(model).__name__}.{name}")
+                              f"{type(model).__name__}.{name}", dtype)
         return value if np.ndim(value) == 0 else value.reshape(-1)
+
+    def leak_factor(self, model, rng):
+        """exp(-dt / tau_mem), computed in double precision and then rounded, as
+        GeNN does for derived parameters."""
+        tau_mem = self.value(model, "tau_mem", rng, np.float64)
+        return F32(np.exp(-float(self.dt) / tau_mem)) if np.ndim(tau_mem) == 0 else \
+            np.exp(-float(self.dt) / tau_mem).astype(F32)
 
     def initial_state(self) -> dict:
         return self._initial
@@ -37,9 +44,13 @@ class NeuronKernel:
         """Take the batch's input (input models only)."""
 
     def update(self, state, isyn, t):
-        """Run one step in place; return (spikes bool (examples, neurons), flat
-        indices of the spiking elements), or None for a non-spiking model."""
+        """Run one step's update in place, up to the threshold test; return (spikes
+        bool (examples, neurons), flat indices of the spiking elements), or None
+        for a non-spiking model. Readouts see the state at this point."""
         raise NotImplementedError
+
+    def reset(self, state, spikes, spiking):
+        """Reset the neurons that spiked (after the readouts have seen them)."""
 
 
 class IntegrateFireKernel(NeuronKernel):
@@ -53,9 +64,7 @@ class IntegrateFireKernel(NeuronKernel):
         self.alpha = None
         self.input_scale = None
         if "tau_mem" in model.values:
-            # Derived parameters are computed in double precision, then rounded
-            self.alpha = np.exp(-float(dt) / np.float64(self.value(model, "tau_mem", rng)),
-                                dtype=np.float64).astype(F32)
+            self.alpha = self.leak_factor(model, rng)
             if model.scale_i:
                 self.input_scale = F32(1.0) - self.alpha
         self.tau_refrac = None
@@ -97,8 +106,13 @@ class IntegrateFireKernel(NeuronKernel):
             # x - 0 == x exactly, so this only changes refractory neurons
             refrac -= refractory * self.dt
             spikes = (v >= self.v_thresh) & (refrac <= 0)
+        return spikes, np.flatnonzero(spikes)
+
+    def reset(self, state, spikes, spiking):
+        v = state["v"]
+        if self.tau_refrac is not None:
+            refrac = state["refrac_time"]
             refrac[...] = np.where(spikes, self.tau_refrac, refrac)
-        spiking = np.flatnonzero(spikes)
         if len(spiking):
             # Reset through the flat indices: spikes are sparse, so this touches
             # few elements (masked ufuncs are an order of magnitude slower)
@@ -108,7 +122,6 @@ class IntegrateFireKernel(NeuronKernel):
                 flat_v[spiking] -= _at(self.reset_step, neuron)
             else:
                 flat_v[spiking] = _at(self.v_reset, neuron)
-        return spikes, spiking
 
 
 def _at(value, neuron):
@@ -121,8 +134,7 @@ class LeakyIntegrateKernel(NeuronKernel):
 
     def __init__(self, model, shape, rng, dt):
         super().__init__(model, shape, rng, dt)
-        tau_mem = np.float64(self.value(model, "tau_mem", rng))
-        self.alpha = np.exp(-float(dt) / tau_mem).astype(F32)
+        self.alpha = self.leak_factor(model, rng)
         self.input_scale = (F32(1.0) - self.alpha) if model.scale_i else None
         self.bias = self.value(model, "bias", rng)
         self._initial["v"] = self.value(model, "v", rng)
@@ -169,18 +181,20 @@ class PoissonInputKernel(NeuronKernel):
 
     def load_input(self, rates, example_indices):
         self.silent = np.exp(-np.abs(rates) * self.dt).astype(F32)
+        # As mlGeNN: a draw for every neuron, but only positive rates spike
+        self.positive = rates > 0
         self.streams = [np.random.default_rng(list(self.seed_key) + [int(i)])
                         for i in example_indices]
 
     def update(self, state, isyn, t):
         draws = np.stack([s.random(self.n, dtype=F32) for s in self.streams])
-        spikes = draws >= self.silent
+        spikes = (draws >= self.silent) & self.positive
         return spikes, np.flatnonzero(spikes)
 
 
 class BinarySpikeInputKernel(NeuronKernel):
     def load_input(self, values, example_indices):
-        self.active = values != 0
+        self.active = values > 0
         self.active_index = np.flatnonzero(self.active)
 
     def update(self, state, isyn, t):

@@ -10,8 +10,11 @@ NO_SPIKE = np.finfo(F32).max
 
 
 class ReadoutKernel:
+    """Accumulates once per step, after the neuron update and the threshold test
+    but before the reset (as mlGeNN's readouts, which run in the update code)."""
+
     def __init__(self, timesteps):
-        self.timesteps = F32(timesteps)
+        self.timesteps = timesteps
 
     def reset(self, num_examples, num_neurons):
         self.value = np.zeros((num_examples, num_neurons), dtype=F32)
@@ -19,7 +22,8 @@ class ReadoutKernel:
     def update(self, v, spikes, t):
         raise NotImplementedError
 
-    def result(self):
+    def result(self, v):
+        """The readout, given ``v`` as it is now (after the last step's reset)."""
         return self.value.copy()
 
 
@@ -29,13 +33,26 @@ class SpikeCountKernel(ReadoutKernel):
 
 
 class VarKernel(ReadoutKernel):
+    """``v`` at the end of the example: read then, not accumulated."""
+
+    def reset(self, num_examples, num_neurons):
+        pass
+
     def update(self, v, spikes, t):
-        np.copyto(self.value, v)
+        pass
+
+    def result(self, v):
+        return v.copy()
 
 
 class AvgVarKernel(ReadoutKernel):
+    def __init__(self, timesteps):
+        super().__init__(timesteps)
+        # mlGeNN multiplies by 1/T, computed in double and rounded
+        self.scale = F32(1.0 / timesteps)
+
     def update(self, v, spikes, t):
-        self.value += v / self.timesteps
+        self.value += self.scale * v
 
 
 class SumVarKernel(ReadoutKernel):
@@ -44,8 +61,7 @@ class SumVarKernel(ReadoutKernel):
 
 
 class MaxVarKernel(ReadoutKernel):
-    def reset(self, num_examples, num_neurons):
-        self.value = np.full((num_examples, num_neurons), -np.inf, dtype=F32)
+    """Starts from 0, as mlGeNN's: a neuron whose v stays negative reads 0."""
 
     def update(self, v, spikes, t):
         np.maximum(self.value, v, out=self.value)
@@ -58,7 +74,7 @@ class FirstSpikeTimeKernel(ReadoutKernel):
     def update(self, v, spikes, t):
         self.value[...] = np.where(spikes & (self.value == NO_SPIKE), t, self.value)
 
-    def result(self):
+    def result(self, v):
         return -self.value
 
 
