@@ -44,7 +44,7 @@ class Sim:
             for p in pops:
                 out[p]["spikes"].append(engine.spikes(p).copy())
                 for name in var_names:
-                    if name in engine.var_names(p):
+                    if name in p.neuron.var_names():
                         out[p].setdefault(name, []).append(engine.get_var(p, name).copy())
         return {p: {k: np.stack(v) for k, v in d.items()} for p, d in out.items()}
 

@@ -369,18 +369,17 @@ def test_conn_var_recorder_records_weights():
         out = Population(IntegrateFire(readout="spike_count"), 2)
         weight = np.arange(6, dtype=np.float32).reshape(3, 2)
         conn = Connection(inp, out, Dense(weight))
-        sparse = Connection(inp, out, Dense(weight * 2))
+        doubled = Connection(inp, out, Dense(weight * 2))
     compiled = InferenceCompiler(evaluate_timesteps=4, batch_size=2).compile(net)
     times = input_times(num_examples=3)
     _, cb_data = compiled.evaluate(
         {inp: as_spike_input(times)}, {out: np.zeros(3, int)},
         callbacks=[ConnVarRecorder(conn, "weight", key="w", example_filter=[0, 2],
                                    timestep_filter=[0, 3]),
-                   ConnVarRecorder(sparse, "weight", key="w2", source_filter=[2],
+                   ConnVarRecorder(doubled, "weight", key="w2", source_filter=[2],
                                    target_filter=1)])
     assert len(cb_data["w"]) == 2
     np.testing.assert_array_equal(cb_data["w"][1], np.stack([weight, weight]))
     np.testing.assert_array_equal(cb_data["w2"][0], np.full((4, 1, 1), 10.0))
     with pytest.raises(KeyError, match="has no variable 'g'"):
-        compiled.evaluate({inp: as_spike_input(times)}, {out: np.zeros(3, int)},
-                          callbacks=[ConnVarRecorder(conn, "g")])
+        ConnVarRecorder(conn, "g")

@@ -130,8 +130,6 @@ def _at(value, neuron):
 
 
 class LeakyIntegrateKernel(NeuronKernel):
-    spiking = False
-
     def __init__(self, model, shape, rng, dt):
         super().__init__(model, shape, rng, dt)
         self.alpha = self.leak_factor(model, rng)
