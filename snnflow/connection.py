@@ -26,16 +26,27 @@ class Connection:
         self.target = underlying_population(target)
         self.connectivity = get_connectivity(connectivity)
         self.synapse = get_synapse(synapse)
-        auto_name = Network.current()._add_connection(self)
-        self.name = auto_name if name is None else name
         if self.source.shape is None:
-            raise ValueError(f"Connection {self.name}: source population "
+            raise ValueError(f"Connection from {self.source.name}: source population "
                              f"{self.source.name} has no shape")
         self.target._set_shape(self.connectivity.target_shape(self.source.shape,
                                                               self.target.shape))
-        self.connectivity.validate(self.source.shape, self.target.shape, self.name)
+        network = Network.current()
+        network._add_connection(self, name)
+        try:
+            self.connectivity.validate(self.source.shape, self.target.shape, self.name)
+        except ValueError:
+            network.connections.remove(self)  # a refused connection leaves no trace
+            raise
         self.source.outgoing.append(self)
         self.target.incoming.append(self)
+
+    # Same identity rule as Population
+    def __eq__(self, other):
+        return isinstance(other, Connection) and self._identity == other._identity
+
+    def __hash__(self):
+        return hash(self._identity)
 
     def __repr__(self):
         return (f"<Connection {self.name} {self.source.name}->{self.target.name} "

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+import uuid
 
 
 class Network:
@@ -19,6 +20,9 @@ class Network:
         self.connections = []
         self._pop_ids = itertools.count()
         self._conn_ids = itertools.count()
+        # Copies of this network (pickled to a worker) share the id, so their
+        # populations and connections compare equal to these
+        self._uid = uuid.uuid4().hex
 
     def __enter__(self):
         Network._context.append(self)
@@ -46,13 +50,19 @@ class Network:
                                "inside a 'with network:' block")
         return Network._context[-1]
 
-    def _add_population(self, pop):
-        self.populations.append(pop)
-        return f"Pop{next(self._pop_ids)}"
+    def _add_population(self, pop, name):
+        return self._add(pop, self.populations, name or f"Pop{next(self._pop_ids)}")
 
-    def _add_connection(self, conn):
-        self.connections.append(conn)
-        return f"Conn{next(self._conn_ids)}"
+    def _add_connection(self, conn, name):
+        return self._add(conn, self.connections, name or f"Conn{next(self._conn_ids)}")
+
+    def _add(self, item, members, name):
+        if any(m.name == name for m in members):
+            raise ValueError(f"this network already has a {type(item).__name__} named "
+                             f"{name!r}; names must be unique")
+        item.name = name
+        item._identity = (self._uid, type(item).__name__, name)
+        members.append(item)
 
 
 class SequentialNetwork(Network):

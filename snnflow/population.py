@@ -25,8 +25,7 @@ class Population:
         self.record_spikes = bool(record_spikes)
         self.incoming = []
         self.outgoing = []
-        auto_name = Network.current()._add_population(self)
-        self.name = auto_name if name is None else name
+        Network.current()._add_population(self, name)
 
     @property
     def num_neurons(self) -> int:
@@ -40,6 +39,14 @@ class Population:
             raise ValueError(f"Population {self.name} has shape {self.shape} but its "
                              f"incoming connectivity produces shape {shape}")
         self.shape = shape
+
+    # A population is the same population in every copy of its network (a worker's
+    # copy, say): equality and hashing follow (network id, name), not the object
+    def __eq__(self, other):
+        return isinstance(other, Population) and self._identity == other._identity
+
+    def __hash__(self):
+        return hash(self._identity)
 
     def __repr__(self):
         return f"<Population {self.name} {type(self.neuron).__name__} shape={self.shape}>"

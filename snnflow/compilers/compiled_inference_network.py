@@ -8,6 +8,7 @@ import numpy as np
 from ..connection import underlying_population
 from ..metrics import get_metrics
 from .compiled_network import CompiledNetwork
+from ..store import open_recording
 from .dataset import check_spike_budget, prepare_inputs, prepare_outputs
 
 DEFAULT_CALLBACKS = ("batch_progress_bar",)
@@ -28,8 +29,9 @@ class CompiledInferenceNetwork(CompiledNetwork):
         if labels != size:
             raise ValueError(f"x has {size} examples but y has {labels}")
         check_spike_budget(inputs, self.compiler.batch_size)
-        return self._evaluate_batches(self._batches(inputs, size, outputs), size,
-                                      metric_objects, callbacks, store, overwrite)
+        recording = self._open_recording(callbacks, size, store, overwrite)
+        return self.evaluate_examples(inputs, outputs, size, metric_objects, callbacks,
+                                      recording)
 
     def evaluate_batch_iter(self, inputs, outputs, data, num_batches=None,
                             metrics="sparse_categorical_accuracy", callbacks=DEFAULT_CALLBACKS):
@@ -51,8 +53,8 @@ class CompiledInferenceNetwork(CompiledNetwork):
                                                    lambda outs: metric_objects)
                 yield batch_inputs, 0, size, batch_outputs, first
                 first += size
-        return self._evaluate_batches(batches(), None, metric_objects, callbacks, None, False,
-                                      num_batches)
+        return self._run(batches(), num_batches, None, metric_objects, callbacks,
+                         open_recording(), self._score(metric_objects))
 
     def predict(self, x: dict, outputs, callbacks=DEFAULT_CALLBACKS, store=None,
                 overwrite=False):
@@ -65,38 +67,51 @@ class CompiledInferenceNetwork(CompiledNetwork):
                 raise ValueError(f"predict output {pop.name} has no readout")
         inputs, size = prepare_inputs(x, self.network)
         check_spike_budget(inputs, self.compiler.batch_size)
+        recording = self._open_recording(callbacks, size, store, overwrite)
+        return self.predict_examples(inputs, outputs, size, callbacks, recording)
+
+    def evaluate_examples(self, inputs, outputs, size, metric_objects, callbacks, recording,
+                          first_example=0, num_examples=None):
+        """Evaluate checked ``inputs``/``outputs`` of ``size`` examples whose global
+        indices start at ``first_example`` (of ``num_examples`` in the whole run)."""
+        return self._run(self._batches(inputs, size, outputs, first_example),
+                         self._num_batches(size), num_examples or size, metric_objects,
+                         callbacks, recording, self._score(metric_objects))
+
+    def predict_examples(self, inputs, outputs, size, callbacks, recording, first_example=0,
+                         num_examples=None):
+        """Predict checked ``inputs`` (see evaluate_examples): ({output: array}, cb_data)."""
         predictions = {o: [] for o in outputs}
 
         def collect(batch_outputs, start, stop):
             for output in outputs:
                 predictions[output].append(self.engine.readout(underlying_population(output)))
-        _, cb_data = self._run(self._batches(inputs, size, {}), size, {}, callbacks, store,
-                               overwrite, collect)
+        _, cb_data = self._run(self._batches(inputs, size, {}, first_example),
+                               self._num_batches(size), num_examples or size, {}, callbacks,
+                               recording, collect)
         return ({o: np.concatenate(p) if p else
                  np.zeros((0,) + underlying_population(o).shape, np.float32)
                  for o, p in predictions.items()}, cb_data)
 
-    def _batches(self, inputs, size, outputs):
+    def _num_batches(self, size):
+        return math.ceil(size / self.compiler.batch_size)
+
+    def _batches(self, inputs, size, outputs, first_example=0):
         batch_size = self.compiler.batch_size
         for start in range(0, size, batch_size):
-            yield inputs, start, min(start + batch_size, size), outputs, 0
+            yield inputs, start, min(start + batch_size, size), outputs, first_example
 
-    def _evaluate_batches(self, batches, size, metric_objects, callbacks, store, overwrite,
-                          num_batches=None):
+    def _score(self, metric_objects):
         def score(outputs, start, stop):
             for output, metric in metric_objects.items():
                 metric.update(np.asarray(outputs[output][start:stop]),
                               self.engine.readout(underlying_population(output)))
-        return self._run(batches, size, metric_objects, callbacks, store, overwrite, score,
-                         num_batches)
+        return score
 
-    def _run(self, batches, size, metric_objects, callbacks, store, overwrite, after_batch,
-             num_batches=None):
+    def _run(self, batches, num_batches, num_examples, metric_objects, callbacks, recording,
+             after_batch):
         """The inference loop shared by evaluate and predict."""
-        if num_batches is None and size is not None:
-            num_batches = math.ceil(size / self.compiler.batch_size)
-        recording = self._open_recording(list(callbacks), size, store, overwrite)
-        callback_list = self._callback_list(callbacks, num_batches, size, recording)
+        callback_list = self._callback_list(callbacks, num_batches, num_examples, recording)
         recording.start()
         callback_list.call("on_test_begin")
         for batch, (inputs, start, stop, outputs, first) in enumerate(batches):

@@ -39,9 +39,9 @@ class CompiledNetwork:
         if store is None:
             return open_recording()
         recorders = [c for c in callbacks if isinstance(c, Recorder)]
-        run = fingerprint(self.network, self.compiler.options(), recorders, num_examples)
-        return open_recording(store, run, overwrite, {"dt": self.compiler.dt,
-                                                      "num_examples": num_examples})
+        return open_recording(store, fingerprint(self.network, self.compiler.options(),
+                                                 recorders, num_examples),
+                              overwrite, {"dt": self.compiler.dt, "num_examples": num_examples})
 
     def _callback_list(self, callbacks, num_batches, num_examples, recording):
         return CallbackList(callbacks, compiled_network=self, num_batches=num_batches,

@@ -137,7 +137,7 @@ class NumpyEngine(Engine):
         if name != "weight":
             raise KeyError(f"connection {conn.name} has no variable {name!r}; it has "
                            f"['weight']")
-        matrix = next(c.propagator.matrix for c in self.conns if c.conn is conn)
+        matrix = next(c.propagator.matrix for c in self.conns if c.conn == conn)
         return matrix if isinstance(matrix, np.ndarray) else matrix.toarray()
 
 
