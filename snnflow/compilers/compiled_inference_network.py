@@ -9,7 +9,7 @@ from ..connection import underlying_population
 from ..metrics import get_metrics
 from .compiled_network import CompiledNetwork
 from ..store import open_recording
-from .dataset import check_spike_budget, prepare_inputs, prepare_outputs
+from .dataset import batches_of, check_spike_budget, prepare_inputs, prepare_outputs
 
 DEFAULT_CALLBACKS = ("batch_progress_bar",)
 
@@ -28,7 +28,7 @@ class CompiledInferenceNetwork(CompiledNetwork):
         labels = len(next(iter(outputs.values())))
         if labels != size:
             raise ValueError(f"x has {size} examples but y has {labels}")
-        check_spike_budget(inputs, self.compiler.batch_size)
+        check_spike_budget(inputs, batches_of(size, self.compiler.batch_size))
         recording = self._open_recording(callbacks, size, store, overwrite)
         return self.evaluate_examples(inputs, outputs, size, metric_objects, callbacks,
                                       recording)
@@ -66,7 +66,7 @@ class CompiledInferenceNetwork(CompiledNetwork):
             if pop.neuron.readout is None:
                 raise ValueError(f"predict output {pop.name} has no readout")
         inputs, size = prepare_inputs(x, self.network)
-        check_spike_budget(inputs, self.compiler.batch_size)
+        check_spike_budget(inputs, batches_of(size, self.compiler.batch_size))
         recording = self._open_recording(callbacks, size, store, overwrite)
         return self.predict_examples(inputs, outputs, size, callbacks, recording)
 

@@ -82,18 +82,23 @@ def common_size(data: dict, what: str) -> int:
     return next(iter(sizes.values()))
 
 
-def check_spike_budget(inputs, batch_size):
-    """GeNN sizes a SpikeInput's buffer for one batch: refuse a batch that needs more."""
+def batches_of(size, batch_size):
+    """(start, stop) of each batch of a run of ``size`` examples."""
+    return [(start, min(start + batch_size, size)) for start in range(0, size, batch_size)]
+
+
+def check_spike_budget(inputs, batches):
+    """GeNN sizes a SpikeInput's buffer for one batch: refuse a batch that needs more.
+    ``batches`` are the (start, stop) example ranges the run will simulate together."""
     for pop, trains in inputs.items():
         if pop.neuron.input_kind != "spikes":
             continue
         counts = np.array([len(t.spike_times) for t in trains])
-        for start in range(0, len(counts), batch_size):
-            total = int(counts[start:start + batch_size].sum())
+        for start, stop in batches:
+            total = int(counts[start:stop].sum())
             if total > pop.neuron.max_spikes:
-                raise ValueError(f"x[{pop.name}]: batch of examples {start}.."
-                                 f"{min(start + batch_size, len(counts)) - 1} has {total} "
-                                 f"spikes, more than SpikeInput max_spikes="
+                raise ValueError(f"x[{pop.name}]: batch of examples {start}..{stop - 1} has "
+                                 f"{total} spikes, more than SpikeInput max_spikes="
                                  f"{pop.neuron.max_spikes}")
 
 

@@ -1,0 +1,260 @@
+"""The driver: plans shards, submits them, follows progress and merges results.
+
+The driver checks every input and callback before submitting anything, and never
+compiles or simulates: workers do, each on its own cached model."""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+from distributed import as_completed, span
+
+from ..callbacks import BatchProgressBar, CallbackList, get_callback
+from ..callbacks.recorder import Recorder
+from ..compilers.dataset import check_spike_budget, prepare_inputs, prepare_outputs
+from ..compilers.validation import check_network
+from ..connection import underlying_population
+from ..metrics import get_metrics
+from ..store import MemoryRecording, ZarrRun, open_store, part_name
+from ..store.memory import MemorySink
+from ..utils.fingerprint import fingerprint
+from .cluster import connect
+from .merge import merge_callback_data, merge_metric_states
+from .planning import batch_ranges, plan_shards
+from .shard import Shard, progress_topic, run_shard
+
+
+def evaluate(network, compiler, x, y, *, metrics="sparse_categorical_accuracy",
+             callbacks=("batch_progress_bar",), client=None, store=None, shard_size=None,
+             overwrite=False):
+    """Evaluate ``network`` as ``compiler.compile(network).evaluate(x, y, ...)`` would,
+    with the examples sharded over a Dask cluster. Returns ``(metrics, cb_data)``."""
+    check_network(network)
+    inputs, size = prepare_inputs(x, network)
+    outputs, metric_objects = prepare_outputs(y, network, lambda outs: get_metrics(metrics, outs))
+    labels = len(next(iter(outputs.values())))
+    if labels != size:
+        raise ValueError(f"x has {size} examples but y has {labels}")
+    # Workers get populations as keys: they compare equal in every copy of the network
+    outputs = {underlying_population(k): v for k, v in outputs.items()}
+    user_keys = {underlying_population(k): k for k in metric_objects}
+    templates = {underlying_population(k): m for k, m in metric_objects.items()}
+    result = _Run(network, compiler, inputs, size, "evaluate", callbacks, client, store,
+                  shard_size, overwrite, outputs=outputs, metrics=templates).execute()
+    merged = merge_metric_states(templates, [r.metric_states for r in result.shard_results])
+    return {user_keys[pop]: metric for pop, metric in merged.items()}, result.cb_data
+
+
+def predict(network, compiler, x, outputs, *, callbacks=("batch_progress_bar",), client=None,
+            store=None, shard_size=None, overwrite=False):
+    """As ``compiler.compile(network).predict(x, outputs)``, sharded over a Dask
+    cluster: ``({output: array}, cb_data)``."""
+    check_network(network)
+    outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+    for output in outputs:
+        if underlying_population(output).neuron.readout is None:
+            raise ValueError(f"predict output {underlying_population(output).name} has no "
+                             f"readout")
+    inputs, size = prepare_inputs(x, network)
+    result = _Run(network, compiler, inputs, size, "predict", callbacks, client, store,
+                  shard_size, overwrite,
+                  outputs={underlying_population(o): None for o in outputs}).execute()
+    predictions = {}
+    for output in outputs:
+        name = underlying_population(output).name
+        parts = [r.predictions[name] for r in result.shard_results]
+        predictions[output] = np.concatenate(parts) if parts else \
+            np.zeros((0,) + underlying_population(output).shape, np.float32)
+    return predictions, result.cb_data
+
+
+class _Description:
+    """Stands in for a compiled network while callbacks are checked on the driver."""
+
+    def __init__(self, network, compiler):
+        self.network = network
+        self.compiler = compiler
+        self.engine = None
+        self.example_timesteps = compiler.evaluate_timesteps
+
+
+class _LayoutRecording(MemoryRecording):
+    """Collects what every recorder will write, so the driver can lay out the store."""
+
+    def __init__(self):
+        self.layouts = {}
+
+    def sink(self, key, layout):
+        self.layouts[key] = layout
+        return MemorySink(layout)
+
+
+class _Run:
+    def __init__(self, network, compiler, inputs, size, mode, callbacks, client, store,
+                 shard_size, overwrite, outputs, metrics=None):
+        self.network = network
+        self.compiler = compiler
+        self.inputs = inputs
+        self.size = size
+        self.mode = mode
+        self.client = client
+        self.store = store
+        self.shard_size = shard_size
+        self.overwrite = overwrite
+        self.outputs = outputs
+        self.metrics = metrics or {}
+        callbacks = [get_callback(c) for c in callbacks]
+        # Progress bars run here, fed by the workers; everything else is a template
+        # copied to every shard
+        self.bars = [c for c in callbacks if isinstance(c, BatchProgressBar)]
+        self.templates = [c for c in callbacks if not isinstance(c, BatchProgressBar)]
+        self.layouts = self._check_callbacks(callbacks)
+
+    def _check_callbacks(self, callbacks):
+        """Build the callback list once here (keys, filters, names) so mistakes
+        surface before any task is submitted; recorders' layouts come out of it."""
+        recording = _LayoutRecording()
+        CallbackList(copy.deepcopy(callbacks), compiled_network=_Description(
+            self.network, self.compiler), num_batches=1, num_examples=self.size,
+            recording=recording)
+        # The copies got index keys (with a warning); the templates get the same
+        for index, callback in enumerate(callbacks):
+            if hasattr(callback, "key") and callback.key is None:
+                callback.key = index
+        return recording.layouts
+
+    def execute(self):
+        with connect(self.client) as client:
+            workers = len(client.scheduler_info(n_workers=-1)["workers"])
+            shards = plan_shards(self.size, self.compiler.batch_size, self.shard_size, workers)
+            check_spike_budget(self.inputs, batch_ranges(shards, self.compiler.batch_size))
+            run_key = fingerprint(self.network, self.compiler.options(), self.mode,
+                                  self.templates, self.metrics, shards,
+                                  {p.name: _data_fingerprint(d) for p, d in self.inputs.items()},
+                                  {p.name: _data_fingerprint(d) for p, d in self.outputs.items()})
+            self.run_id = run_key[:12]
+            finished = {}
+            zarr_run = None
+            if self.store is not None:
+                zarr_run = ZarrRun(self.store, run_key, self.overwrite,
+                                   {"dt": self.compiler.dt, "num_examples": self.size,
+                                    "shards": [list(s) for s in shards]})
+                zarr_run.start(self.layouts, resume=True)
+                finished = zarr_run.finished_shards()
+            results = self._run_shards(client, shards, finished)
+        self.shard_results = [results[i] for i in range(len(shards))]
+        self.cb_data = self._merge_callback_data()
+        if zarr_run is not None:
+            merged = merge_metric_states(self.metrics, [r.metric_states
+                                                        for r in self.shard_results])
+            zarr_run.finish([part_name(i) for i in range(len(shards))],
+                            {pop.name: m.result for pop, m in merged.items()})
+            recorded = open_store(self.store)
+            self.cb_data.update({k: recorded[k] for k in self.layouts})
+        return self
+
+    def _run_shards(self, client, shards, finished):
+        model_key = fingerprint(self.network, self.compiler.options())
+        network, compiler = client.scatter([self.network, self.compiler], broadcast=True)
+        batch_size = self.compiler.batch_size
+        batches_per_shard = [-(-(stop - start) // batch_size) for start, stop in shards]
+        progress = _Progress(self.bars, sum(batches_per_shard), self.metrics)
+        results, futures = {}, {}
+        for index, (start, stop) in enumerate(shards):
+            if part_name(index) in finished:
+                results[index] = finished[part_name(index)]
+                progress.shard_done(index, batches_per_shard[index], results[index])
+        client.subscribe_topic(progress_topic(self.run_id), progress.on_event)
+        try:
+            with span(f"snnflow-{self.mode}-{self.run_id}"):
+                for index, (start, stop) in enumerate(shards):
+                    if index in results:
+                        continue
+                    shard = Shard(self.run_id, index, start, stop, self.size, model_key,
+                                  self.mode, self.store, part_name(index))
+                    inputs = {pop: _shard_of(data, start, stop)
+                              for pop, data in self.inputs.items()}
+                    outputs = {pop: None if labels is None else labels[start:stop]
+                               for pop, labels in self.outputs.items()}
+                    future = client.submit(run_shard, shard, network, compiler, inputs,
+                                           outputs, self.metrics, self.templates,
+                                           key=f"snnflow-shard-{self.run_id}-{index}",
+                                           pure=False)
+                    futures[future] = index
+            for future in as_completed(futures):
+                index = futures[future]
+                try:
+                    results[index] = future.result()
+                except BaseException:
+                    client.cancel(list(futures))
+                    raise
+                progress.shard_done(index, batches_per_shard[index], results[index])
+        finally:
+            client.unsubscribe_topic(progress_topic(self.run_id))
+        progress.close()
+        return results
+
+    def _merge_callback_data(self):
+        merged = {}
+        for template in self.templates:
+            if not hasattr(template, "get_data") or template.key in self.layouts \
+                    and self.store is not None:
+                continue
+            parts = [r.callback_data[template.key] for r in self.shard_results]
+            merged[template.key] = merge_callback_data(template, parts)
+        return merged
+
+
+class _Progress:
+    """The driver's progress bars: batches done over all shards, merged metrics."""
+
+    def __init__(self, bars, num_batches, metrics):
+        self.bars = bars
+        self.metrics = metrics
+        self.done = {}
+        self.states = {}
+        for bar in bars:
+            bar.set_params(num_batches=num_batches)
+            bar.on_test_begin()
+
+    def _advance(self, shard, batches, states):
+        # A shard rerun after a lost worker starts again from 0: count each batch once
+        new = batches - self.done.get(shard, 0)
+        self.states[shard] = states
+        if new <= 0:
+            return
+        self.done[shard] = batches
+        merged = merge_metric_states(self.metrics, list(self.states.values()))
+        for bar in self.bars:
+            for _ in range(new):
+                bar.on_batch_end(sum(self.done.values()) - 1, merged)
+
+    def on_event(self, event):
+        _, message = event
+        self._advance(message["shard"], message["batches"], message["states"])
+
+    def shard_done(self, shard, batches, result):
+        self._advance(shard, batches, result.metric_states)
+
+    def close(self):
+        merged = merge_metric_states(self.metrics, list(self.states.values()))
+        for bar in self.bars:
+            bar.on_test_end(merged)
+
+
+def _shard_of(data, start, stop):
+    """What travels to the shard: a slice of in-memory data; zarr and dask arrays
+    whole, as handles the worker reads its slice from."""
+    if hasattr(data, "dask") or type(data).__module__.startswith("zarr"):
+        return data
+    return data[start:stop]
+
+
+def _data_fingerprint(data):
+    if data is None:
+        return None
+    if hasattr(data, "dask"):
+        return ("dask", data.name)
+    if type(data).__module__.startswith("zarr"):
+        return ("zarr", str(data.store), data.path, data.shape)
+    return fingerprint(np.asarray(data) if not isinstance(data, list) else data)

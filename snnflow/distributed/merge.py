@@ -1,0 +1,34 @@
+"""Merging shard results on the driver, in example order."""
+from __future__ import annotations
+
+import copy
+
+
+def merge_metric_states(templates: dict, shard_states: list) -> dict:
+    """{output: Metric} holding the summed states of every shard."""
+    merged = {}
+    for output, template in templates.items():
+        metric = copy.deepcopy(template)
+        metric.reset()
+        for states in shard_states:
+            part = copy.copy(metric)
+            part.state = states[output.name]
+            metric = metric.merge(part)
+        merged[output] = metric
+    return merged
+
+
+def merge_callback_data(template, parts: list):
+    """One callback's data from its per-shard parts (in example order): by the
+    callback's own ``merge(parts)`` if it has one, else lists concatenate and
+    tuples of lists concatenate element by element."""
+    if hasattr(template, "merge"):
+        return template.merge(parts)
+    if all(isinstance(p, list) for p in parts):
+        return [item for part in parts for item in part]
+    if parts and all(isinstance(p, tuple) and len(p) == len(parts[0]) for p in parts):
+        return tuple(merge_callback_data(None, [p[i] for p in parts])
+                     for i in range(len(parts[0])))
+    raise TypeError(f"cannot merge the data of {type(template).__name__} across shards: "
+                    f"return a list (or a tuple of lists) from get_data, or give the "
+                    f"callback a merge(parts) method")

@@ -1,0 +1,33 @@
+"""Cutting a test set into shards: contiguous ranges of global example indices."""
+from __future__ import annotations
+
+import math
+
+from ..compilers.dataset import batches_of
+
+#: Shards per worker by default: enough to balance uneven workers and to make a
+#: lost worker or a resumed run cheap, few enough that per-task overhead is small.
+SHARDS_PER_WORKER = 4
+
+
+def plan_shards(num_examples: int, batch_size: int, shard_size=None, num_workers=1):
+    """[(start, stop), ...] covering [0, num_examples) in order.
+
+    By default each shard is a whole number of batches, about SHARDS_PER_WORKER per
+    worker. A ``shard_size`` that is not a multiple of batch_size is allowed: a
+    shard then ends mid-batch, which changes nothing in the results because every
+    example is simulated independently."""
+    if shard_size is None:
+        num_batches = math.ceil(num_examples / batch_size)
+        shards = max(1, min(num_batches, SHARDS_PER_WORKER * max(1, num_workers)))
+        shard_size = math.ceil(num_batches / shards) * batch_size
+    elif isinstance(shard_size, bool) or not isinstance(shard_size, int) or shard_size < 1:
+        raise ValueError(f"shard_size must be an int >= 1, got {shard_size!r}")
+    return [(start, min(start + shard_size, num_examples))
+            for start in range(0, num_examples, shard_size)]
+
+
+def batch_ranges(shards, batch_size):
+    """The (start, stop) of every batch the shards will run, in order."""
+    return [(start + begin, start + end) for start, stop in shards
+            for begin, end in batches_of(stop - start, batch_size)]

@@ -1,0 +1,101 @@
+"""The shard task: one contiguous range of examples, run on a worker."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from distributed import get_worker
+
+from ..callbacks.recorder import Recorder
+from ..store import MemoryRecording, PartRecording
+from .worker import model_cache
+
+
+@dataclass
+class Shard:
+    """What a shard task needs besides the network, compiler and data."""
+    run: str            # the run's id (task keys, progress topic)
+    index: int
+    start: int
+    stop: int
+    num_examples: int   # of the whole run, for global example filters
+    model_key: str
+    mode: str           # "evaluate" or "predict"
+    store: object = None
+    part: str = ""
+
+    @property
+    def examples(self) -> str:
+        return f"examples {self.start}..{self.stop - 1}"
+
+
+@dataclass
+class ShardResult:
+    """Small: metric states, custom callbacks' data, predictions (predict only)."""
+    metric_states: dict = field(default_factory=dict)   # {population name: state}
+    callback_data: dict = field(default_factory=dict)   # {key: get_data() value}
+    predictions: dict = field(default_factory=dict)     # {population name: array}
+
+
+class ShardProgress:
+    """Tells the driver after every batch: how far this shard is, and its metrics."""
+
+    def __init__(self, topic, shard):
+        self.topic = topic
+        self.shard = shard
+
+    def on_batch_end(self, batch, metrics):
+        get_worker().log_event(self.topic, {
+            "shard": self.shard, "batches": batch + 1,
+            "states": {output.name: dict(m.state) for output, m in metrics.items()}})
+
+
+def progress_topic(run: str) -> str:
+    return f"snnflow-progress-{run}"
+
+
+def read_on_worker(data, start, stop):
+    """A shard's slice of an input: numpy and lists arrive sliced; zarr arrays and
+    dask arrays arrive whole (they are handles) and are read here."""
+    if hasattr(data, "dask"):
+        return np.asarray(data[start:stop].compute(scheduler="synchronous"))
+    if hasattr(data, "store_path") or type(data).__module__.startswith("zarr"):
+        return np.asarray(data[start:stop])
+    return data
+
+
+def run_shard(shard: Shard, network, compiler, inputs, outputs, metrics, callbacks):
+    """Simulate the shard on this worker's cached model; errors name the shard."""
+    compiled, lock = model_cache(get_worker()).get(shard.model_key, network, compiler)
+    size = shard.stop - shard.start
+    inputs = {pop: read_on_worker(data, shard.start, shard.stop) for pop, data in inputs.items()}
+    callbacks = list(callbacks) + [ShardProgress(progress_topic(shard.run), shard.index)]
+    recording = PartRecording(shard.store, shard.part) if shard.store is not None \
+        else MemoryRecording()
+    try:
+        with lock:
+            if shard.mode == "evaluate":
+                metrics, cb_data = compiled.evaluate_examples(
+                    inputs, outputs, size, metrics, callbacks, recording,
+                    first_example=shard.start, num_examples=shard.num_examples)
+                predictions = {}
+            else:
+                predictions, cb_data = compiled.predict_examples(
+                    inputs, list(outputs), size, callbacks, recording,
+                    first_example=shard.start, num_examples=shard.num_examples)
+                metrics = {}
+    except Exception as error:
+        note = f"in snnflow shard {shard.index} ({shard.examples})"
+        if not hasattr(error, "add_note"):  # Python 3.10
+            raise RuntimeError(f"{error!r} {note}") from error
+        error.add_note(note)
+        raise
+    if shard.store is not None:
+        # Recorders' data is in the store; only other callbacks' data travels
+        recorded = {c.key for c in callbacks if isinstance(c, Recorder)}
+        cb_data = {k: v for k, v in cb_data.items() if k not in recorded}
+    result = ShardResult({o.name: dict(m.state) for o, m in metrics.items()}, cb_data,
+                         {o.name: p for o, p in predictions.items()})
+    if shard.store is not None:
+        recording.mark_complete(result)
+    return result
