@@ -1,5 +1,8 @@
 """Batch invariance: every example is simulated as if alone (same initial state,
-nothing in flight), so batch size and batch composition never change a result."""
+nothing in flight), so batch size and batch composition never change a result.
+Dense delivery takes a NumPy path for batches of up to 8 examples and a SciPy one
+above; both add the weight rows in ascending neuron order, so batch sizes on both
+sides of 8 (and partial last batches crossing it) must agree bit for bit."""
 import numpy as np
 import pytest
 
@@ -46,7 +49,10 @@ def random_data(sim, steps):
     return sim.trains(examples, 10), rates, labels
 
 
-def run_batch_sizes(sim, initial_v=0.25, batch_sizes=(1, 3, 7, 64)):
+BATCH_SIZES = (1, 3, 7, 8, 9, 64)  # 20 examples: 9 -> 9, 9, 2; 64 -> one batch of 20
+
+
+def run_batch_sizes(sim, initial_v=0.25, batch_sizes=BATCH_SIZES):
     steps = 30
     net, spikes, poisson, hid2, out = random_network(initial_v)
     trains, rates, labels = random_data(sim, steps)
@@ -72,14 +78,14 @@ def test_network_is_busy(results):
     assert len({tuple(c) for c in counts}) > 5
 
 
-@pytest.mark.parametrize("batch_size", [3, 7, 64])
+@pytest.mark.parametrize("batch_size", BATCH_SIZES[1:])
 def test_predictions_identical_for_every_batch_size(results, batch_size):
     out, counts, _ = results[1]
     np.testing.assert_array_equal(results[batch_size][1], counts)
     np.testing.assert_array_equal(results[batch_size][0], out)
 
 
-@pytest.mark.parametrize("batch_size", [3, 7, 64])
+@pytest.mark.parametrize("batch_size", BATCH_SIZES[1:])
 def test_metrics_identical_for_every_batch_size(results, batch_size):
     assert results[batch_size][2].state == results[1][2].state
     assert results[batch_size][2].result == results[1][2].result
@@ -88,9 +94,10 @@ def test_metrics_identical_for_every_batch_size(results, batch_size):
 @pytest.mark.parametrize("initial_v", [Uniform(0.0, 0.5), np.linspace(0.0, 0.5, 8)],
                          ids=["Uniform", "array"])
 def test_predictions_identical_with_per_neuron_initial_v(sim, initial_v):
-    results = run_batch_sizes(sim, initial_v, batch_sizes=(1, 7))
-    np.testing.assert_array_equal(results[7][1], results[1][1])
-    np.testing.assert_array_equal(results[7][0], results[1][0])
+    results = run_batch_sizes(sim, initial_v, batch_sizes=(1, 7, 9))
+    for batch_size in (7, 9):
+        np.testing.assert_array_equal(results[batch_size][1], results[1][1])
+        np.testing.assert_array_equal(results[batch_size][0], results[1][0])
 
 
 def test_partial_batch_matches_examples_run_alone(sim):
@@ -110,20 +117,43 @@ def test_partial_batch_matches_examples_run_alone(sim):
         np.testing.assert_array_equal(engine.readout(out)[0], whole[out][index])
 
 
-def test_busy_batches_are_exact_with_non_dyadic_weights(sim):
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+def test_busy_batches_are_exact_with_non_dyadic_weights(sim, sparse):
     # many spikes per step and weights whose float32 sums depend on their order: an
-    # example's input must still not depend on the examples sharing its batch
+    # example's input must still not depend on the examples sharing its batch, and
+    # is the float32 sum of the spiking neurons' weight rows in ascending order
+    rng = np.random.default_rng(31)
+    num_examples, steps = 20, 4
+    weights = rng.normal(0.1, 1.0, size=(300, 7)).astype(F32)
     net = Network()
     with net:
         inp = Population(BinarySpikeInput(), 300)
         out = Population(IntegrateFire(v_thresh=1e9, readout="var"), 7)
-        Connection(inp, out, Dense(Normal(0.1, 1.0)))
-    images = (np.random.default_rng(31).random((9, 300)) < np.linspace(0.01, 1.0, 9)[:, None])
-    images = images.astype(F32)
-    results = [sim.compile(net, 4, batch_size=b, rng_seed=1).predict(
-        {inp: images}, [out], callbacks=[])[0][out] for b in (1, 4, 9)]
-    np.testing.assert_array_equal(results[1], results[0])
-    np.testing.assert_array_equal(results[2], results[0])
+        conn = Connection(inp, out, FixedProbability(0.5, Normal(0.1, 1.0)) if sparse
+                          else Dense(weights))
+    if sparse:
+        # the drawn synapses (absent ones read 0, and adding 0 is exact)
+        weights = sim.compile(net, steps, rng_seed=1).engine.get_conn_var(conn, "weight")
+        assert 0.3 < np.mean(weights != 0) < 0.7
+    density = np.linspace(0.01, 1.0, num_examples)[:, None]
+    images = (rng.random((num_examples, 300)) < density).astype(F32)
+    # Reference: binary inputs spike every step; delivered from step 1, each step
+    # adds the same inSyn = 0 + w[i0] + w[i1] + ... (ascending i) to V
+    expected = np.zeros((num_examples, 7), F32)
+    order_matters = False
+    for e in range(num_examples):
+        in_syn = np.zeros(7, F32)
+        for i in np.flatnonzero(images[e]):
+            in_syn = in_syn + weights[i]
+        order_matters |= not np.array_equal(
+            in_syn, weights[np.flatnonzero(images[e])].astype(np.float64).sum(0).astype(F32))
+        for _ in range(steps - 1):
+            expected[e] = expected[e] + in_syn
+    assert order_matters, "the test needs sums that depend on their order"
+    for batch_size in (1, 3, 4, 8, 9, 20, 64):
+        result = sim.compile(net, steps, batch_size=batch_size, rng_seed=1).predict(
+            {inp: images}, [out], callbacks=[])[0][out]
+        np.testing.assert_array_equal(result, expected, err_msg=f"batch size {batch_size}")
 
 
 def independence_network():

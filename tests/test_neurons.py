@@ -16,15 +16,18 @@ F32 = np.float32
 # --------------------------------------------------------------------- references
 
 def alpha_of(tau_mem, dt):
-    """Decay per step: derived in double precision, used in float32 (as GeNN)."""
+    """Decay per step: derived in double precision from the user's value (not a
+    float32-rounded tau), then rounded to float32 (as GeNN)."""
     return np.exp(-dt / np.asarray(tau_mem, dtype=np.float64)).astype(F32)
 
 
 def ref_spiking(isyn, *, v0=0.0, v_thresh=1.0, v_reset=0.0, tau_mem=None, dt=1.0,
                 scale_i=False, tau_refrac=None, integrate_during_refrac=True,
                 relative_reset=True):
-    """IntegrateFire (tau_mem None) / LeakyIntegrateFire, one neuron at a time in
-    float32 scalars. isyn: (steps, n). Returns v, spikes, refrac (steps, n)."""
+    """LeakyIntegrateFire (tau_mem given) or the non-leaky update V <- V + Isyn
+    (tau_mem None), one neuron at a time in float32 scalars. isyn: (steps, n).
+    Returns v, spikes, refrac (steps, n). The default relative_reset is
+    LeakyIntegrateFire's; use ref_integrate_fire for IntegrateFire."""
     steps, n = isyn.shape
     per = lambda x: np.broadcast_to(np.asarray(x, dtype=F32), (n,))  # noqa: E731
     v0, thresh, reset = per(v0), per(v_thresh), per(v_reset)
@@ -51,6 +54,13 @@ def ref_spiking(isyn, *, v0=0.0, v_thresh=1.0, v_reset=0.0, tau_mem=None, dt=1.0
                     refrac = refrac_param[j]
             vs[t, j], refracs[t, j] = v, refrac
     return vs, spikes, refracs
+
+
+def ref_integrate_fire(isyn, *, v0=0.0, v_thresh=1.0, v_reset=0.0):
+    """IntegrateFire as mlGeNN's: V <- V + Isyn; V >= v_thresh spikes and sets
+    V <- v_reset (absolute reset, no refractory period)."""
+    return ref_spiking(isyn, v0=v0, v_thresh=v_thresh, v_reset=v_reset,
+                       relative_reset=False)
 
 
 def delta_isyn(raster, weight):
@@ -89,7 +99,7 @@ W3x2 = np.array([[0.5, 0.25], [0.375, 0.625], [-0.125, 0.75]], dtype=F32)
 
 def test_integrate_fire_hand_worked(sim):
     # One input spike per step 0..8 with weight 0.25: V climbs by 0.25 from step 1,
-    # reaches 1.0 at steps 4 and 8, fires and resets relatively to 0.
+    # reaches 1.0 at steps 4 and 8, fires and is set to v_reset = 0.
     net, inp, pop = driven(IntegrateFire(v_thresh=1.0), np.array([[0.25]], F32))
     compiled = sim.compile(net, 10)
     x = sim.trains([{0: list(range(9))}], 1)
@@ -99,33 +109,57 @@ def test_integrate_fire_hand_worked(sim):
     assert np.flatnonzero(out["spikes"][:, 0, 0]).tolist() == [4, 8]
 
 
-def test_integrate_fire_absolute_and_relative_reset_hand_worked(sim):
-    # Input 0.75 per step from step 1: V = .75, 1.5 -> spike at step 2.
-    # relative reset (v_reset=-0.5): 1.5 - 1.5 = 0;  absolute: V = -0.5.
-    for relative, after in [(True, 0.0), (False, -0.5)]:
-        net, inp, pop = driven(IntegrateFire(v_thresh=1.0, v_reset=-0.5,
-                                             relative_reset=relative),
+def test_integrate_fire_reset_is_absolute_hand_worked(sim):
+    # Input 0.75 per step from step 1: V = .75, 1.5 -> spike at step 2, then
+    # V = v_reset = -0.5 (a relative reset would give 1.5 - 1.5 = 0), then -0.5 + .75
+    net, inp, pop = driven(IntegrateFire(v_thresh=1.0, v_reset=-0.5), np.array([[0.75]], F32))
+    out = sim.trace(sim.compile(net, 4), {inp: sim.trains([{0: [0, 1, 2]}], 1)},
+                    [pop], 4)[pop]
+    np.testing.assert_array_equal(out["v"][:, 0, 0], [0.0, 0.75, -0.5, 0.25])
+    assert np.flatnonzero(out["spikes"][:, 0, 0]).tolist() == [2]
+
+
+def test_leaky_integrate_fire_relative_and_absolute_reset_hand_worked(sim):
+    # LeakyIntegrateFire, alpha = e^-0.1, input 0.75 per step from step 1:
+    # V = .75, alpha .75 + .75 = 1.4289 -> spike at step 2; relative reset
+    # (v_reset=-0.5): V - 1.5 (the default);  absolute: V = -0.5
+    alpha = F32(np.exp(-0.1))
+    v2 = alpha * F32(0.75) + F32(0.75)
+    for kwargs, after in [(dict(), v2 - F32(1.5)), (dict(relative_reset=True), v2 - F32(1.5)),
+                          (dict(relative_reset=False), F32(-0.5))]:
+        net, inp, pop = driven(LeakyIntegrateFire(v_thresh=1.0, v_reset=-0.5, tau_mem=10.0,
+                                                  **kwargs),
                                np.array([[0.75]], F32))
         out = sim.trace(sim.compile(net, 4), {inp: sim.trains([{0: [0, 1, 2]}], 1)},
                         [pop], 4)[pop]
-        np.testing.assert_array_equal(out["v"][:, 0, 0], [0.0, 0.75, after, after + 0.75])
+        np.testing.assert_array_equal(out["v"][:, 0, 0],
+                                      [0.0, 0.75, after, alpha * after + F32(0.75)])
         assert np.flatnonzero(out["spikes"][:, 0, 0]).tolist() == [2]
 
 
-@pytest.mark.parametrize("relative_reset", [True, False])
-def test_integrate_fire_random_drive(sim, relative_reset):
+def test_integrate_fire_takes_no_leaky_options():
+    # mlGeNN's IntegrateFire has no refractory period and always resets absolutely
+    for option in (dict(relative_reset=True), dict(tau_refrac=2.0),
+                   dict(integrate_during_refrac=False), dict(tau_mem=10.0)):
+        with pytest.raises(TypeError):
+            IntegrateFire(**option)
+        with pytest.raises(TypeError):
+            IntegrateFireInput(**option)
+
+
+@pytest.mark.parametrize("v_reset", [-0.25, 0.0, 0.375])
+def test_integrate_fire_random_drive(sim, v_reset):
     rng = np.random.default_rng(1)
     steps = 40
     examples = [random_spikes(rng, 3, steps, 1.0, 25) for _ in range(3)]
-    net, inp, pop = driven(IntegrateFire(v_thresh=1.0, v_reset=-0.25, v=0.125,
-                                         relative_reset=relative_reset), W3x2)
+    net, inp, pop = driven(IntegrateFire(v_thresh=1.0, v_reset=v_reset, v=0.125), W3x2)
     out = sim.trace(sim.compile(net, steps, batch_size=3), {inp: sim.trains(examples, 3)},
                     [inp, pop], steps)
     raster = sim.raster(examples, 3, steps)
     np.testing.assert_array_equal(out[inp]["spikes"], raster)
     for e in range(3):
-        v, spikes, _ = ref_spiking(delta_isyn(raster[:, e], W3x2), v0=0.125,
-                                   v_reset=-0.25, relative_reset=relative_reset)
+        v, spikes, _ = ref_integrate_fire(delta_isyn(raster[:, e], W3x2), v0=0.125,
+                                          v_reset=v_reset)
         np.testing.assert_array_equal(out[pop]["spikes"][:, e], spikes)
         np.testing.assert_array_equal(out[pop]["v"][:, e], v)
         assert spikes.sum() > 3
@@ -174,19 +208,19 @@ def test_leaky_integrate_fire_against_reference(sim, case, dt):
 
 
 def test_refractory_period_hand_worked(sim):
-    # IntegrateFire with tau_refrac=2, dt=1, absolute reset to 0, drive 1.0 every step
-    # from step 1.
+    # LeakyIntegrateFire with tau_refrac=2, dt=1, absolute reset to 0, drive 1.0 every
+    # step from step 1 (alpha 0 + 1 = 1 exactly).
     # integrate_during_refrac=True: step1 V=1 spike (R=2); step2 R->1, V=1 held back
-    # by R; step3 R->0, V=2 spikes; ... spikes every other step.
+    # by R; step3 R->0, V=alpha+1 spikes; ... spikes every other step.
     # integrate_during_refrac=False: step2 R->1 and step3 R->0 without integrating,
     # step4 V=1 spikes: spikes every third step, V stays 0 after each reset.
     drive = sim.trains([{0: list(range(8))}], 1)
     cases = [(True, [1, 3, 5, 7], [0, 0, 1, 0, 1, 0, 1, 0], [0, 2, 1, 2, 1, 2, 1, 2]),
              (False, [1, 4, 7], [0] * 8, [0, 2, 1, 0, 2, 1, 0, 2])]
     for integrate, spike_steps, v_expected, refrac_expected in cases:
-        net, inp, pop = driven(IntegrateFire(v_thresh=1.0, tau_refrac=2.0,
-                                             relative_reset=False,
-                                             integrate_during_refrac=integrate),
+        net, inp, pop = driven(LeakyIntegrateFire(v_thresh=1.0, tau_mem=10.0, tau_refrac=2.0,
+                                                  relative_reset=False,
+                                                  integrate_during_refrac=integrate),
                                np.array([[1.0]], F32))
         out = sim.trace(sim.compile(net, 8), {inp: drive}, [pop], 8,
                         var_names=("v", "refrac_time"))[pop]
@@ -197,13 +231,17 @@ def test_refractory_period_hand_worked(sim):
 
 def test_refractory_without_integration_holds_v_then_fires(sim):
     # Held V can fire the moment RefracTime reaches 0: drive 2.5 once at step 1,
-    # relative reset: V=2.5 spike -> 1.5 (R=2); step 2 R->1 held; step 3 R->0,
-    # V=1.5 >= 1 fires again without integrating -> 0.5.
-    net, inp, pop = driven(IntegrateFire(v_thresh=1.0, tau_refrac=2.0,
-                                         integrate_during_refrac=False),
+    # relative reset (LeakyIntegrateFire's default): V=2.5 spike -> 1.5 (R=2);
+    # step 2 R->1, held (not even decayed); step 3 R->0, V=1.5 >= 1 fires again
+    # without integrating -> 0.5 (R=2); held through steps 4 and 5; step 6 decays:
+    # alpha 0.5.
+    net, inp, pop = driven(LeakyIntegrateFire(v_thresh=1.0, tau_mem=10.0, tau_refrac=2.0,
+                                              integrate_during_refrac=False),
                            np.array([[2.5]], F32))
-    out = sim.trace(sim.compile(net, 5), {inp: sim.trains([{0: [0.0]}], 1)}, [pop], 5)[pop]
-    np.testing.assert_array_equal(out["v"][:, 0, 0], [0, 1.5, 1.5, 0.5, 0.5])
+    out = sim.trace(sim.compile(net, 7), {inp: sim.trains([{0: [0.0]}], 1)}, [pop], 7)[pop]
+    alpha = F32(np.exp(-0.1))
+    np.testing.assert_array_equal(out["v"][:, 0, 0],
+                                  [0, 1.5, 1.5, 0.5, 0.5, 0.5, alpha * F32(0.5)])
     assert np.flatnonzero(out["spikes"][:, 0, 0]).tolist() == [1, 3]
 
 
@@ -221,6 +259,23 @@ def test_leaky_integrate_fire_decay_hand_worked(sim):
         expected.append(v)
     np.testing.assert_allclose(out["v"][:, 0, 0], expected, rtol=1e-6)
     np.testing.assert_allclose(out["v"][-1, 0, 0], 0.5 * np.exp(-0.5), rtol=1e-6)
+
+
+@pytest.mark.parametrize("dt,tau_mem", [(1.0, 0.7), (1.0, 9.8), (0.5, 4.9), (0.5, 19.8)])
+def test_alpha_derived_from_the_double_precision_tau(sim, dt, tau_mem):
+    # alpha = float32(exp(-dt / tau)) with tau the user's (double) value; these taus
+    # give a different float32 alpha when tau itself is first rounded to float32
+    alpha = F32(np.exp(-dt / tau_mem))
+    assert alpha != F32(np.exp(-dt / np.float64(F32(tau_mem))))
+    net = Network()
+    with net:
+        lif = Population(LeakyIntegrateFire(v=1.0, v_thresh=2.0, tau_mem=tau_mem), 1)
+        li = Population(LeakyIntegrate(v=1.0, tau_mem=tau_mem), 1)
+        lif_in = Population(LeakyIntegrateFireInput(v=1.0, v_thresh=2.0, tau_mem=tau_mem), 1)
+    out = sim.trace(sim.compile(net, 2, dt=dt), {lif_in: np.zeros((1, 1), F32)},
+                    [lif, li, lif_in], 2)
+    for pop in (lif, li, lif_in):
+        np.testing.assert_array_equal(out[pop]["v"][:, 0, 0], [alpha, alpha * alpha])
 
 
 # ------------------------------------------------------------------ LeakyIntegrate
@@ -271,12 +326,16 @@ def test_integrate_fire_input(sim, dt):
         inp = Population(IntegrateFireInput(v_thresh=1.0, v_reset=-0.1), 4)
     out = sim.trace(sim.compile(net, 12, dt=dt, batch_size=2), {inp: values}, [inp], 12)[inp]
     for e in range(2):
-        v, spikes, _ = ref_spiking(np.tile(values[e], (12, 1)), v_reset=-0.1, dt=dt)
+        v, spikes, _ = ref_integrate_fire(np.tile(values[e], (12, 1)), v_reset=-0.1)
         np.testing.assert_array_equal(out["spikes"][:, e], spikes)
         np.testing.assert_array_equal(out["v"][:, e], v)
-    # 0.3 per step: V = 0.3, 0.6, 0.90000004, 1.2 -> first spike in step 3
+    # 0.3 per step: V = 0.3, 0.6, 0.90000004, 1.2 -> first spike in step 3, V = -0.1
     assert np.flatnonzero(out["spikes"][:, 0, 0])[0] == 3
+    assert out["v"][3, 0, 0] == F32(-0.1)
     assert out["spikes"][:, 0, 2].all()
+    # a negative input drives V down without bound and never spikes
+    assert not out["spikes"][:, 1, 1].any()
+    assert out["v"][-1, 1, 1] == F32(-6.0)
 
 
 @pytest.mark.parametrize("case", [dict(), dict(scale_i=True), dict(relative_reset=False),
@@ -373,14 +432,22 @@ def test_poisson_deterministic_given_seed_and_batch_independent(sim):
                               counts[1])
 
 
-def test_poisson_negative_rate_acts_as_its_magnitude(sim):
-    rates = np.random.default_rng(6).uniform(0.0, 0.3, size=(3, 40)).astype(F32)
-    net, inp = poisson_net(40)
+def test_poisson_only_positive_rates_spike(sim):
+    # As mlGeNN: a neuron spikes only when its rate is positive; negative and zero
+    # rates never do, whatever their magnitude
+    rng = np.random.default_rng(6)
+    magnitudes = rng.uniform(0.5, 2.0, size=(3, 60)).astype(F32)
+    sign = np.tile(np.array([1.0, -1.0, 0.0], F32), 20)
+    rates = magnitudes * sign
+    net, inp = poisson_net(60)
     compiled = sim.compile(net, 20, batch_size=3, rng_seed=2)
-    positive = sim.trace(compiled, {inp: rates}, [inp], 20)[inp]["spikes"]
-    negative = sim.trace(compiled, {inp: -rates}, [inp], 20)[inp]["spikes"]
-    assert positive.any()
-    np.testing.assert_array_equal(negative, positive)
+    spikes = sim.trace(compiled, {inp: rates}, [inp], 20)[inp]["spikes"]
+    assert not spikes[:, :, sign <= 0].any()
+    # positive rates >= 0.5/ms spike with probability >= 1 - e^-0.5 ~ 0.39 a step
+    positive = spikes[:, :, sign > 0]
+    assert 0.3 < positive.mean() < 0.95
+    all_negative = sim.trace(compiled, {inp: -magnitudes}, [inp], 20)[inp]["spikes"]
+    assert not all_negative.any()
 
 
 def test_poisson_rasters_depend_on_global_example_index(sim):
@@ -399,18 +466,20 @@ def test_poisson_rasters_depend_on_global_example_index(sim):
 # -------------------------------------------------------------- BinarySpikeInput
 
 def test_binary_spike_input_spikes_every_step_where_nonzero(sim):
-    values = np.array([[1.0, 0.0, -2.0, 0.5], [0.0, 0.0, 0.0, 3.0]], F32)
+    # only positive values spike (as mlGeNN): zero and negative ones never do
+    values = np.array([[1.0, 0.0, -2.0, 0.5], [0.0, -1e-30, 0.0, 3.0]], F32)
     net = Network()
     with net:
         inp = Population(BinarySpikeInput(), 4)
         pop = Population(IntegrateFire(v_thresh=1e9), 2)
         Connection(inp, pop, Dense(np.array([[1, 0], [2, 0], [4, 0], [8, 1]], F32)))
     out = sim.trace(sim.compile(net, 5, batch_size=2), {inp: values}, [inp, pop], 5)
-    expected = np.broadcast_to(values != 0, (5, 2, 4))
+    expected = np.broadcast_to(np.array([[True, False, False, True],
+                                         [False, False, False, True]]), (5, 2, 4))
     np.testing.assert_array_equal(out[inp]["spikes"], expected)
-    # Delivered from step 1: example 0 gets 1+4+8=13 a step, example 1 gets 8
+    # Delivered from step 1: example 0 gets 1+8=9 a step, example 1 gets 8
     np.testing.assert_array_equal(out[pop]["v"][:, :, 0],
-                                  [[0, 0], [13, 8], [26, 16], [39, 24], [52, 32]])
+                                  [[0, 0], [9, 8], [18, 16], [27, 24], [36, 32]])
 
 
 # ---------------------------------------------------- per-neuron parameter arrays
@@ -436,18 +505,25 @@ def test_per_neuron_parameter_arrays(sim):
     assert all(spikes[:, j].any() for j in range(3))
 
 
-@pytest.mark.parametrize("relative_reset", [True, False])
-def test_per_neuron_initial_v_is_reset_in_a_batch(sim, relative_reset):
+@pytest.mark.parametrize("model", ["IntegrateFireInput", "relative", "absolute"])
+def test_per_neuron_initial_v_is_reset_in_a_batch(sim, model):
     v0 = np.array([0.0, 0.5], F32)
     net = Network()
     with net:
-        inp = Population(IntegrateFireInput(v=v0, v_reset=0.0, relative_reset=relative_reset),
-                         2)
+        if model == "IntegrateFireInput":
+            neuron = IntegrateFireInput(v=v0, v_reset=0.0)
+        else:
+            neuron = LeakyIntegrateFireInput(v=v0, v_reset=0.0, tau_mem=10.0,
+                                             relative_reset=model == "relative")
+        inp = Population(neuron, 2)
     values = np.full((2, 2), 0.6, F32)
     out = sim.trace(sim.compile(net, 3, batch_size=2), {inp: values}, [inp], 3)[inp]
-    v, spikes, _ = ref_spiking(np.tile(values[0], (3, 1)), v0=v0,
-                               relative_reset=relative_reset)
-    # neuron 1: 0.5 + 0.6 = 1.1 >= 1 fires in step 0 and resets to 0.1 (or 0)
+    if model == "IntegrateFireInput":
+        v, spikes, _ = ref_integrate_fire(np.tile(values[0], (3, 1)), v0=v0)
+    else:
+        v, spikes, _ = ref_spiking(np.tile(values[0], (3, 1)), v0=v0, tau_mem=10.0,
+                                   relative_reset=model == "relative")
+    # neuron 1: (alpha) 0.5 + 0.6 >= 1 fires in step 0 and resets to V - 1 (or 0)
     assert spikes[0].tolist() == [False, True]
     for e in range(2):
         np.testing.assert_array_equal(out["spikes"][:, e], spikes)
@@ -465,8 +541,8 @@ def test_per_neuron_parameter_array_of_2d_population_shape(sim):
     compiled = sim.compile(net, 6, batch_size=2)
     out = sim.trace(compiled, {inp: values}, [inp], 6)[inp]
     for e in range(2):
-        v, spikes, _ = ref_spiking(np.tile(values[e].ravel(), (6, 1)), v0=v0.ravel(),
-                                   v_thresh=thresh.ravel())
+        v, spikes, _ = ref_integrate_fire(np.tile(values[e].ravel(), (6, 1)),
+                                          v0=v0.ravel(), v_thresh=thresh.ravel())
         np.testing.assert_array_equal(out["spikes"][:, e], spikes)
         np.testing.assert_array_equal(out["v"][:, e], v)
     # input 1 a step: first spikes at steps 0, 0, 1, 4

@@ -67,7 +67,7 @@ def test_delta_through_a_chain_one_step_per_hop(sim):
     net = Network()
     with net:
         inp = Population(SpikeInput(), 1)
-        hid = Population(IntegrateFire(v_thresh=0.5, relative_reset=False), 1)
+        hid = Population(IntegrateFire(v_thresh=0.5), 1)  # resets to v_reset = 0
         out = Population(IntegrateFire(v_thresh=NEVER), 1)
         Connection(inp, hid, Dense(np.ones((1, 1))))
         Connection(hid, out, Dense(np.full((1, 1), 2.0)))
@@ -84,7 +84,7 @@ def test_delivery_does_not_depend_on_population_order(sim):
     net = Network()
     with net:
         out = Population(IntegrateFire(v_thresh=NEVER), 1)
-        hid = Population(IntegrateFire(v_thresh=1.0, relative_reset=False), 1)
+        hid = Population(IntegrateFire(v_thresh=1.0), 1)  # resets to v_reset = 0
         inp = Population(SpikeInput(), 1)
         Connection(hid, out, Dense(np.ones((1, 1))))
         Connection(inp, hid, Dense(np.ones((1, 1))))

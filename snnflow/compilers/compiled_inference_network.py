@@ -9,7 +9,8 @@ from ..connection import underlying_population
 from ..metrics import get_metrics
 from .compiled_network import CompiledNetwork
 from ..store import open_recording
-from .dataset import batches_of, check_spike_budget, prepare_inputs, prepare_outputs
+from .dataset import (batches_of, check_spike_budget, num_examples, prepare_inputs,
+                      prepare_outputs)
 
 DEFAULT_CALLBACKS = ("batch_progress_bar",)
 
@@ -25,7 +26,7 @@ class CompiledInferenceNetwork(CompiledNetwork):
         inputs, size = prepare_inputs(x, self.network)
         outputs, metric_objects = prepare_outputs(
             y, self.network, lambda outs: get_metrics(metrics, outs))
-        labels = len(next(iter(outputs.values())))
+        labels = num_examples(next(iter(outputs.values())))
         if labels != size:
             raise ValueError(f"x has {size} examples but y has {labels}")
         check_spike_budget(inputs, batches_of(size, self.compiler.batch_size))

@@ -75,8 +75,13 @@ def prepare_outputs(y, network, metrics_for) -> dict:
     return outputs, metrics
 
 
+def num_examples(data) -> int:
+    """Examples in one entry of x or y: an array (numpy, zarr, dask) or a list."""
+    return data.shape[0] if hasattr(data, "shape") else len(data)
+
+
 def common_size(data: dict, what: str) -> int:
-    sizes = {getattr(k, "name", k): len(v) for k, v in data.items()}
+    sizes = {getattr(k, "name", k): num_examples(v) for k, v in data.items()}
     if len(set(sizes.values())) > 1:
         raise ValueError(f"{what} entries differ in number of examples: {sizes}")
     return next(iter(sizes.values()))

@@ -11,7 +11,8 @@ from distributed import as_completed, span
 
 from ..callbacks import BatchProgressBar, CallbackList, get_callback
 from ..callbacks.recorder import Recorder
-from ..compilers.dataset import check_spike_budget, prepare_inputs, prepare_outputs
+from ..compilers.dataset import (check_spike_budget, num_examples, prepare_inputs,
+                                 prepare_outputs)
 from ..compilers.validation import check_network
 from ..connection import underlying_population
 from ..metrics import get_metrics
@@ -32,7 +33,7 @@ def evaluate(network, compiler, x, y, *, metrics="sparse_categorical_accuracy",
     check_network(network)
     inputs, size = prepare_inputs(x, network)
     outputs, metric_objects = prepare_outputs(y, network, lambda outs: get_metrics(metrics, outs))
-    labels = len(next(iter(outputs.values())))
+    labels = num_examples(next(iter(outputs.values())))
     if labels != size:
         raise ValueError(f"x has {size} examples but y has {labels}")
     # Workers get populations as keys: they compare equal in every copy of the network
@@ -155,7 +156,9 @@ class _Run:
 
     def _run_shards(self, client, shards, finished):
         model_key = fingerprint(self.network, self.compiler.options())
-        network, compiler = client.scatter([self.network, self.compiler], broadcast=True)
+        # Unique keys (hash=False): a reused key can be released under a new run
+        network, compiler = client.scatter([self.network, self.compiler], broadcast=True,
+                                           hash=False)
         batch_size = self.compiler.batch_size
         batches_per_shard = [-(-(stop - start) // batch_size) for start, stop in shards]
         progress = _Progress(self.bars, sum(batches_per_shard), self.metrics)

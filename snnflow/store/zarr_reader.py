@@ -48,9 +48,11 @@ class ZarrReader:
 
 
 def open_root(store, mode):
+    """The store's root group. Writers never use consolidated metadata: a store
+    being resumed has a consolidated copy from its last finish that is stale."""
     if isinstance(store, (str, os.PathLike)):
         store = os.fspath(store)
-    return zarr.open_group(store, mode=mode)
+    return zarr.open_group(store, mode=mode, use_consolidated=None if mode == "r" else False)
 
 
 def open_store(store) -> dict:

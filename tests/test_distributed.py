@@ -1,0 +1,271 @@
+"""Distributed evaluation on a real LocalCluster (worker processes) gives the
+in-process result exactly: metrics, recordings, custom callback data."""
+import os
+import pathlib
+
+import numpy as np
+import pytest
+import zarr
+from distributed import Client, LocalCluster
+
+import snnflow.distributed as sd
+import snnflow.store
+from snnflow import InputLayer, Layer, SequentialNetwork
+from snnflow.callbacks import Callback, SpikeRecorder, VarRecorder
+from snnflow.compilers import InferenceCompiler
+from snnflow.connectivity import Dense
+from snnflow.neurons import IntegrateFire, IntegrateFireInput, LeakyIntegrate
+
+EXAMPLES = 50
+BATCH = 8
+
+
+@pytest.fixture(scope="module")
+def client():
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def problem():
+    rng = np.random.default_rng(3)
+    net = SequentialNetwork()
+    with net:
+        inp = InputLayer(IntegrateFireInput(v_thresh=1.0), 20, record_spikes=True)
+        hid = Layer(Dense(rng.normal(0.1, 0.4, (20, 30))), IntegrateFire(v_thresh=1.0),
+                    record_spikes=True)
+        out = Layer(Dense(rng.normal(0.0, 0.5, (30, 4))), LeakyIntegrate(readout="avg_var"))
+    x = rng.random((EXAMPLES, 20)) * (rng.random((EXAMPLES, 20)) < 0.5)
+    y = rng.integers(0, 4, EXAMPLES)
+    compiler = InferenceCompiler(evaluate_timesteps=12, batch_size=BATCH)
+    return net, inp, hid, out, x, y, compiler
+
+
+def recorders(inp, hid):
+    return [SpikeRecorder(inp, key="in"), SpikeRecorder(hid, key="hid", example_filter=[3, 17, 49]),
+            VarRecorder(hid, "v", key="v", neuron_filter=np.s_[::3])]
+
+
+class BatchExamples(Callback):
+    """A custom callback returning a list: the global examples of each batch."""
+
+    def __init__(self, key="examples"):
+        self.key = key
+
+    def set_params(self, compiled_network, **kwargs):
+        self.compiled = compiled_network
+        self.seen = []
+
+    def on_batch_begin(self, batch):
+        self.seen.extend(int(e) for e in self.compiled.batch_examples)
+
+    def get_data(self):
+        return self.key, self.seen
+
+
+def in_process(problem, callbacks):
+    net, inp, hid, out, x, y, compiler = problem
+    return compiler.compile(net).evaluate({inp: x}, {out: y}, callbacks=callbacks)
+
+
+def assert_same(expected, got):
+    (m0, cb0), (m1, cb1) = expected, got
+    assert list(m1) == list(m0)
+    for key in m0:
+        assert m1[key].state == m0[key].state
+    assert set(cb1) == set(cb0)
+    for key in ("in", "hid"):
+        for part in (0, 1):
+            assert len(cb1[key][part]) == len(cb0[key][part])
+            for a, b in zip(cb1[key][part], cb0[key][part]):
+                np.testing.assert_array_equal(a, b)
+    assert len(cb1["v"]) == len(cb0["v"])
+    for a, b in zip(cb1["v"], cb0["v"]):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("shard_size", [None, BATCH, 13, 50, 3])
+def test_identical_to_in_process_in_memory(client, problem, shard_size):
+    net, inp, hid, out, x, y, compiler = problem
+    expected = in_process(problem, recorders(inp, hid) + [BatchExamples()])
+    got = sd.evaluate(net, compiler, {inp: x}, {out: y}, callbacks=recorders(inp, hid) +
+                      [BatchExamples()], client=client, shard_size=shard_size)
+    assert_same(expected, got)
+    assert got[1]["examples"] == list(range(EXAMPLES))
+
+
+@pytest.mark.parametrize("shard_size", [None, 13])
+def test_identical_to_in_process_through_zarr(client, problem, tmp_path, shard_size):
+    net, inp, hid, out, x, y, compiler = problem
+    expected = in_process(problem, recorders(inp, hid))
+    store = tmp_path / "run.zarr"
+    got = sd.evaluate(net, compiler, {inp: x}, {out: y}, callbacks=recorders(inp, hid),
+                      client=client, store=store, shard_size=shard_size)
+    assert_same(expected, got)
+    assert_same(expected, (got[0], snnflow.store.open(store)))
+    assert examples_in_store(store, "in") == list(range(EXAMPLES))
+
+
+def examples_in_store(store, key):
+    root = zarr.open_group(store, mode="r")
+    group = next(g for name, g in root.groups() if name != "shards" and g.attrs["key"] == repr(key))
+    return [int(e) for part in group.attrs["parts"] for e in group[part]["examples"][:]]
+
+
+def test_predict_identical(client, problem):
+    net, inp, hid, out, x, y, compiler = problem
+    expected, _ = compiler.compile(net).predict({inp: x}, [out], callbacks=[])
+    got, _ = sd.predict(net, compiler, {inp: x}, [out], callbacks=[], client=client,
+                        shard_size=11)
+    np.testing.assert_array_equal(got[out], expected[out])
+
+
+def test_one_build_per_worker_across_shards_and_calls(client, problem):
+    net, inp, hid, out, x, y, compiler = problem
+    fresh = InferenceCompiler(evaluate_timesteps=12, batch_size=BATCH, rng_seed=99)
+    before = sd.build_counts(client)
+    for _ in range(2):
+        sd.evaluate(net, fresh, {inp: x}, {out: y}, callbacks=[], client=client, shard_size=5)
+    after = sd.build_counts(client)
+    assert all(after[w] - before.get(w, 0) <= 1 for w in after)
+    assert sum(after.values()) - sum(before.values()) >= 1
+
+
+class Merged(BatchExamples):
+    """Data that needs its own merge: a count per shard, added up."""
+
+    def get_data(self):
+        return self.key, len(self.seen)
+
+    def merge(self, parts):
+        return sum(parts)
+
+
+class Unmergeable(BatchExamples):
+    def get_data(self):
+        return self.key, {"n": len(self.seen)}
+
+
+def test_custom_merge_and_unmergeable_data(client, problem):
+    net, inp, hid, out, x, y, compiler = problem
+    _, cb_data = sd.evaluate(net, compiler, {inp: x}, {out: y}, callbacks=[Merged("n")],
+                             client=client, shard_size=9)
+    assert cb_data["n"] == EXAMPLES
+    with pytest.raises(TypeError, match="give the callback a merge"):
+        sd.evaluate(net, compiler, {inp: x}, {out: y}, callbacks=[Unmergeable("u")],
+                    client=client, shard_size=9)
+
+
+class FailsOn(Callback):
+    def __init__(self, example):
+        self.example = example
+
+    def set_params(self, compiled_network, **kwargs):
+        self.compiled = compiled_network
+
+    def on_batch_begin(self, batch):
+        if self.example in self.compiled.batch_examples:
+            raise ValueError(f"bad data in example {self.example}")
+
+
+def test_task_error_is_the_original_error_with_the_shard_range(client, problem):
+    net, inp, hid, out, x, y, compiler = problem
+    with pytest.raises(ValueError, match="bad data in example 30") as caught:
+        sd.evaluate(net, compiler, {inp: x}, {out: y}, callbacks=[FailsOn(30)],
+                    client=client, shard_size=10)
+    assert "in snnflow shard 3 (examples 30..39)" in "\n".join(caught.value.__notes__)
+
+
+def test_bad_input_fails_before_any_task(client, problem, monkeypatch):
+    net, inp, hid, out, x, y, compiler = problem
+    submitted = []
+    monkeypatch.setattr(client, "submit", lambda *a, **k: submitted.append(a))
+    with pytest.raises(ValueError, match=r"x\[Pop0\] has shape \(50, 7\)"):
+        sd.evaluate(net, compiler, {inp: x[:, :7]}, {out: y}, client=client)
+    with pytest.raises(ValueError, match="holds label 9"):
+        sd.evaluate(net, compiler, {inp: x}, {out: np.full(EXAMPLES, 9)}, client=client)
+    with pytest.raises(IndexError, match="example_filter 50 is out of range"):
+        sd.evaluate(net, compiler, {inp: x}, {out: y}, client=client,
+                    callbacks=[SpikeRecorder(inp, key="s", example_filter=50)])
+    with pytest.raises(ValueError, match="shard_size must be an int >= 1"):
+        sd.evaluate(net, compiler, {inp: x}, {out: y}, client=client, shard_size=0)
+    assert submitted == []
+
+
+def test_task_keys_name_the_work(client, problem, monkeypatch):
+    net, inp, hid, out, x, y, compiler = problem
+    keys = []
+    original = client.submit
+
+    def recording_submit(*args, **kwargs):
+        keys.append(kwargs["key"])
+        return original(*args, **kwargs)
+    monkeypatch.setattr(client, "submit", recording_submit)
+    sd.evaluate(net, compiler, {inp: x}, {out: y}, callbacks=[], client=client, shard_size=25)
+    assert len(keys) == 2
+    run = keys[0].split("-")[2]
+    assert keys == [f"snnflow-shard-{run}-0", f"snnflow-shard-{run}-1"]
+
+
+def test_resume_runs_only_unfinished_shards(client, problem, tmp_path):
+    net, inp, hid, out, x, y, compiler = problem
+    store = tmp_path / "run.zarr"
+    expected = sd.evaluate(net, compiler, {inp: x}, {out: y}, callbacks=recorders(inp, hid),
+                           client=client, store=store, shard_size=10)
+    # As if the run had stopped before shard 2 finished: its marker is gone
+    zarr.open_group(store, mode="a")["shards"].__delitem__("p000002")
+    counter = BatchExamples("ran")
+    got = sd.evaluate(net, compiler, {inp: x}, {out: y},
+                      callbacks=recorders(inp, hid), client=client, store=store, shard_size=10)
+    assert_same(expected, got)
+    assert examples_in_store(store, "in") == list(range(EXAMPLES))
+    # A different configuration is refused unless overwrite=True
+    with pytest.raises(FileExistsError, match="already holds a different run"):
+        sd.evaluate(net, compiler, {inp: x}, {out: y}, callbacks=[counter], client=client,
+                    store=store, shard_size=25)
+    sd.evaluate(net, compiler, {inp: x}, {out: y}, callbacks=[counter], client=client,
+                store=store, shard_size=25, overwrite=True)
+
+
+class KillsWorkerOnce(Callback):
+    """Ends its worker process (as a crash would) the first time it meets ``example``."""
+
+    def __init__(self, example, marker):
+        self.example = example
+        self.marker = str(marker)
+
+    def set_params(self, compiled_network, **kwargs):
+        self.compiled = compiled_network
+
+    def on_batch_end(self, batch, metrics):
+        if self.example in self.compiled.batch_examples and not os.path.exists(self.marker):
+            pathlib.Path(self.marker).touch()
+            os._exit(1)
+
+
+def test_worker_killed_mid_run(problem, tmp_path):
+    net, inp, hid, out, x, y, compiler = problem
+    expected = in_process(problem, recorders(inp, hid))
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client:
+        store = tmp_path / "run.zarr"
+        got = sd.evaluate(net, compiler, {inp: x}, {out: y},
+                          callbacks=recorders(inp, hid) + [KillsWorkerOnce(21, tmp_path / "k")],
+                          client=client, store=store, shard_size=10)
+    assert (tmp_path / "k").exists()
+    assert_same(expected, got)
+    assert examples_in_store(store, "in") == list(range(EXAMPLES))
+
+
+def test_zarr_and_dask_inputs_are_read_on_workers(client, problem, tmp_path):
+    import dask.array as da
+    net, inp, hid, out, x, y, compiler = problem
+    expected = in_process(problem, [])
+    stored = zarr.open_array(tmp_path / "x.zarr", mode="w", shape=x.shape, chunks=(10, 20),
+                             dtype="float64")
+    stored[:] = x
+    for data in (stored, da.from_array(x, chunks=(7, 20))):
+        got = sd.evaluate(net, compiler, {inp: data}, {out: y}, callbacks=[], client=client,
+                          shard_size=16)
+        assert got[0][out].state == expected[0][out].state
