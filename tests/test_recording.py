@@ -238,6 +238,13 @@ def test_filter_of_wrong_type(bad):
         SpikeRecorder(inp, example_filter=bad)
 
 
+@pytest.mark.parametrize("bad", [np.s_[2:4], (1, 2)])
+def test_example_filter_takes_no_slices_or_tuples(bad):
+    net, inp, _ = relay_network()
+    with pytest.raises(TypeError, match="example_filter must be an int, a list"):
+        SpikeRecorder(inp, example_filter=bad)
+
+
 def test_example_filter_out_of_range_fails_before_simulating():
     with pytest.raises(IndexError, match="example_filter 11 is out of range"):
         run(lambda inp, out: [SpikeRecorder(inp, example_filter=11)])
@@ -376,10 +383,54 @@ def test_conn_var_recorder_records_weights():
         {inp: as_spike_input(times)}, {out: np.zeros(3, int)},
         callbacks=[ConnVarRecorder(conn, "weight", key="w", example_filter=[0, 2],
                                    timestep_filter=[0, 3]),
-                   ConnVarRecorder(doubled, "weight", key="w2", source_filter=[2],
-                                   target_filter=1)])
+                   ConnVarRecorder(doubled, "g", key="w2", src_neuron_filter=[2],
+                                   trg_neuron_filter=1)])
     assert len(cb_data["w"]) == 2
     np.testing.assert_array_equal(cb_data["w"][1], np.stack([weight, weight]))
     np.testing.assert_array_equal(cb_data["w2"][0], np.full((4, 1, 1), 10.0))
-    with pytest.raises(KeyError, match="has no variable 'g'"):
-        ConnVarRecorder(conn, "g")
+    with pytest.raises(KeyError, match="has no variable 'w'"):
+        ConnVarRecorder(conn, "w")
+
+
+def test_store_holding_other_files_is_refused_and_kept(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match="holds data snnflow did not write"):
+        run(all_recorders, store=tmp_path)
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_rerun_with_the_same_recorders_and_different_data(tmp_path):
+    store = tmp_path / "s.zarr"
+    recorder = SpikeRecorder  # keyless recorders get their index, the same each run
+    with pytest.warns(UserWarning):
+        run(lambda inp, out: [recorder(inp)], store=store)
+        run(lambda inp, out: [recorder(inp)], store=store)
+        with pytest.raises(FileExistsError, match="different run"):
+            run(lambda inp, out: [recorder(inp)], store=store, times=input_times(seed=1))
+
+
+def test_failed_set_up_creates_nothing(tmp_path):
+    with pytest.raises(IndexError):
+        run(lambda inp, out: [SpikeRecorder(inp, key="s", example_filter=99)],
+            store=tmp_path / "new.zarr")
+    assert not (tmp_path / "new.zarr").exists()
+
+
+def test_open_refuses_an_unfinished_run(tmp_path):
+    store = tmp_path / "s.zarr"
+    run(all_recorders, store=store)
+    root = zarr.open_group(store, mode="a", use_consolidated=False)
+    info = root.attrs["snnflow"]
+    info["complete"] = False
+    root.attrs["snnflow"] = info
+    zarr.consolidate_metadata(store)
+    with pytest.raises(ValueError, match="did not finish"):
+        snnflow.store.open(store)
+
+
+def test_get_data_under_a_taken_key_raises():
+    class Sneaky:
+        def get_data(self):
+            return "in", []
+    with pytest.raises(KeyError, match="two callbacks returned data under the key 'in'"):
+        run(lambda inp, out: [SpikeRecorder(inp, key="in"), Sneaky()])

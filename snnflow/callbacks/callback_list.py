@@ -19,19 +19,34 @@ def get_callback(callback):
     return callback
 
 
-class CallbackList:
-    """The callbacks of one evaluate, predict or train call.
-
-    Keys: a callback with a ``key`` attribute of None gets its index in the list
-    (with a warning, since an index changes when the list changes); two callbacks
+def resolve_callbacks(callbacks) -> list:
+    """Callback objects for a list of objects and names, each with a key where it
+    has a ``key`` attribute: one of None becomes the callback's index in the list
+    (with a warning, since an index changes when the list changes). Two callbacks
     with the same key raise KeyError."""
+    if isinstance(callbacks, (str, Callback)) or not hasattr(callbacks, "__iter__"):
+        raise TypeError(f"callbacks must be a list of callbacks or names, got {callbacks!r}")
+    resolved = [get_callback(c) for c in callbacks]
+    seen = set()
+    for index, callback in enumerate(resolved):
+        if not hasattr(callback, "key"):
+            continue
+        if callback.key is None:
+            warnings.warn(f"{type(callback).__name__} at index {index} has no key; its data "
+                          f"is stored under key {index}", stacklevel=4)
+            callback.key = index
+        if callback.key in seen:
+            raise KeyError(f"two callbacks have the key {callback.key!r}; keys must be unique")
+        seen.add(callback.key)
+    return resolved
+
+
+class CallbackList:
+    """The callbacks of one evaluate, predict or train call (see resolve_callbacks
+    for names and keys)."""
 
     def __init__(self, callbacks, **params):
-        if isinstance(callbacks, (str, Callback)) or not hasattr(callbacks, "__iter__"):
-            raise TypeError(f"callbacks must be a list of callbacks or names, "
-                            f"got {callbacks!r}")
-        self.callbacks = [get_callback(c) for c in callbacks]
-        self._assign_keys()
+        self.callbacks = resolve_callbacks(callbacks)
         self.data = {}
         for callback in self.callbacks:
             if hasattr(callback, "set_params"):
@@ -40,24 +55,17 @@ class CallbackList:
         self.hooks = {hook: [getattr(c, hook) for c in self.callbacks if hasattr(c, hook)]
                       for hook in HOOKS}
 
-    def _assign_keys(self):
-        seen = set()
-        for index, callback in enumerate(self.callbacks):
-            if not hasattr(callback, "key"):
-                continue
-            if callback.key is None:
-                warnings.warn(f"{type(callback).__name__} at index {index} has no key; "
-                              f"its data is stored under key {index}", stacklevel=4)
-                callback.key = index
-            if callback.key in seen:
-                raise KeyError(f"two callbacks have the key {callback.key!r}; keys must be "
-                               f"unique")
-            seen.add(callback.key)
-
     def call(self, hook, *args):
         for method in self.hooks[hook]:
             method(*args)
 
     def get_data(self) -> dict:
         """{key: data} from every callback that provides ``get_data``."""
-        return dict(c.get_data() for c in self.callbacks if hasattr(c, "get_data"))
+        data = {}
+        for callback in self.callbacks:
+            if hasattr(callback, "get_data"):
+                key, value = callback.get_data()
+                if key in data:
+                    raise KeyError(f"two callbacks returned data under the key {key!r}")
+                data[key] = value
+        return data

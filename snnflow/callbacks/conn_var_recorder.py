@@ -7,29 +7,29 @@ from ..store import Layout, Rows
 from ..utils.filters import check_filter, filter_indices
 from .recorder import Recorder
 
-#: The variables every engine exposes for a connection
-CONNECTION_VARS = ("weight",)
+#: The variables every engine exposes for a connection, by snnflow's and GeNN's names
+CONNECTION_VARS = {"weight": "weight", "g": "weight"}
 
 
 class ConnVarRecorder(Recorder):
-    """Records variable ``var`` of connection ``conn`` (``"weight"``):
-    ``cb_data[key]`` is a list with one (recorded timesteps, selected sources,
-    selected targets) float32 array per recorded example; pairs that are not
-    connected read 0. ``source_filter``/``target_filter`` select neurons in the
-    source/target population's shape, like a neuron_filter."""
+    """Records variable ``var`` of connection ``conn`` (``"weight"``, or GeNN's name
+    ``"g"``): ``cb_data[key]`` is a list with one (recorded timesteps, selected
+    sources, selected targets) float32 array per recorded example; pairs that are
+    not connected read 0. ``src_neuron_filter``/``trg_neuron_filter`` select neurons
+    in the source/target population's shape, like a neuron_filter."""
 
-    def __init__(self, conn, var, key=None, example_filter=None, source_filter=None,
-                 target_filter=None, timestep_filter=None):
+    def __init__(self, conn, var, key=None, example_filter=None, src_neuron_filter=None,
+                 trg_neuron_filter=None, timestep_filter=None):
         super().__init__(key, example_filter, timestep_filter)
         if var not in CONNECTION_VARS:
             raise KeyError(f"ConnVarRecorder: connection {conn.name} has no variable {var!r}; "
                            f"it has {list(CONNECTION_VARS)}")
         self.conn = conn
-        self.var = var
-        self.source_filter = check_filter(source_filter, "source_filter")
-        self.target_filter = check_filter(target_filter, "target_filter")
-        self._sources = filter_indices(source_filter, conn.source.shape, "source_filter")
-        self._targets = filter_indices(target_filter, conn.target.shape, "target_filter")
+        self.var = CONNECTION_VARS[var]
+        self.src_neuron_filter = check_filter(src_neuron_filter, "src_neuron_filter")
+        self.trg_neuron_filter = check_filter(trg_neuron_filter, "trg_neuron_filter")
+        self._sources = filter_indices(src_neuron_filter, conn.source.shape, "src_neuron_filter")
+        self._targets = filter_indices(trg_neuron_filter, conn.target.shape, "trg_neuron_filter")
 
     def set_params(self, compiled_network, **kwargs):
         if self.conn not in compiled_network.network.connections:

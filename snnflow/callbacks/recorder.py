@@ -14,9 +14,9 @@ from .callback import Callback
 
 
 def _check_example_filter(spec):
-    if isinstance(spec, slice):
-        raise TypeError("example_filter must be an int, a list of ints or a list of "
-                        "booleans, got a slice")
+    if isinstance(spec, (slice, tuple)):
+        raise TypeError(f"example_filter must be an int, a list of ints or a list of "
+                        f"booleans, got {spec!r:.60}")
     return check_filter(spec, "example_filter")
 
 

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 
+from ..callbacks.callback_list import resolve_callbacks
 from ..connection import underlying_population
 from ..metrics import get_metrics
 from .compiled_network import CompiledNetwork
@@ -30,7 +31,8 @@ class CompiledInferenceNetwork(CompiledNetwork):
         if labels != size:
             raise ValueError(f"x has {size} examples but y has {labels}")
         check_spike_budget(inputs, batches_of(size, self.compiler.batch_size))
-        recording = self._open_recording(callbacks, size, store, overwrite)
+        callbacks = resolve_callbacks(callbacks)
+        recording = self._open_recording(callbacks, inputs, size, store, overwrite)
         return self.evaluate_examples(inputs, outputs, size, metric_objects, callbacks,
                                       recording)
 
@@ -68,7 +70,8 @@ class CompiledInferenceNetwork(CompiledNetwork):
                 raise ValueError(f"predict output {pop.name} has no readout")
         inputs, size = prepare_inputs(x, self.network)
         check_spike_budget(inputs, batches_of(size, self.compiler.batch_size))
-        recording = self._open_recording(callbacks, size, store, overwrite)
+        callbacks = resolve_callbacks(callbacks)
+        recording = self._open_recording(callbacks, inputs, size, store, overwrite)
         return self.predict_examples(inputs, outputs, size, callbacks, recording)
 
     def evaluate_examples(self, inputs, outputs, size, metric_objects, callbacks, recording,

@@ -6,7 +6,7 @@ import numpy as np
 from ..callbacks import CallbackList
 from ..callbacks.recorder import Recorder
 from ..store import open_recording
-from ..utils.fingerprint import fingerprint
+from ..utils.fingerprint import data_fingerprint, fingerprint
 from .dataset import batch_slice
 
 
@@ -34,14 +34,16 @@ class CompiledNetwork:
         """Timesteps simulated per example."""
         return self.compiler.evaluate_timesteps
 
-    def _open_recording(self, callbacks, num_examples, store, overwrite):
-        """Where recorders write: memory, or the zarr store (refusing another run's)."""
+    def _open_recording(self, callbacks, inputs, num_examples, store, overwrite):
+        """Where recorders write: memory, or the zarr store (refusing another run's).
+        ``callbacks`` are resolved (keys assigned), so the run's fingerprint is stable."""
         if store is None:
             return open_recording()
         recorders = [c for c in callbacks if isinstance(c, Recorder)]
-        return open_recording(store, fingerprint(self.network, self.compiler.options(),
-                                                 recorders, num_examples),
-                              overwrite, {"dt": self.compiler.dt, "num_examples": num_examples})
+        run = fingerprint(self.network, self.compiler.options(), recorders,
+                          {pop.name: data_fingerprint(data) for pop, data in inputs.items()})
+        return open_recording(store, run, overwrite, {"dt": self.compiler.dt,
+                                                      "num_examples": num_examples})
 
     def _callback_list(self, callbacks, num_batches, num_examples, recording):
         return CallbackList(callbacks, compiled_network=self, num_batches=num_batches,

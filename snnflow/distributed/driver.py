@@ -9,7 +9,8 @@ import copy
 import numpy as np
 from distributed import as_completed, span
 
-from ..callbacks import BatchProgressBar, CallbackList, get_callback
+from ..callbacks import BatchProgressBar, CallbackList
+from ..callbacks.callback_list import resolve_callbacks
 from ..callbacks.recorder import Recorder
 from ..compilers.dataset import (check_spike_budget, num_examples, prepare_inputs,
                                  prepare_outputs)
@@ -18,7 +19,7 @@ from ..connection import underlying_population
 from ..metrics import get_metrics
 from ..store import MemoryRecording, ZarrRun, open_store, part_name
 from ..store.memory import MemorySink
-from ..utils.fingerprint import fingerprint
+from ..utils.fingerprint import data_fingerprint, fingerprint
 from .cluster import connect
 from .merge import merge_callback_data, merge_metric_states
 from .planning import batch_ranges, plan_shards
@@ -104,7 +105,7 @@ class _Run:
         self.overwrite = overwrite
         self.outputs = outputs
         self.metrics = metrics or {}
-        callbacks = [get_callback(c) for c in callbacks]
+        callbacks = resolve_callbacks(callbacks)
         # Progress bars run here, fed by the workers; everything else is a template
         # copied to every shard
         self.bars = [c for c in callbacks if isinstance(c, BatchProgressBar)]
@@ -118,10 +119,6 @@ class _Run:
         CallbackList(copy.deepcopy(callbacks), compiled_network=_Description(
             self.network, self.compiler), num_batches=1, num_examples=self.size,
             recording=recording)
-        # The copies got index keys (with a warning); the templates get the same
-        for index, callback in enumerate(callbacks):
-            if hasattr(callback, "key") and callback.key is None:
-                callback.key = index
         return recording.layouts
 
     def execute(self):
@@ -131,8 +128,8 @@ class _Run:
             check_spike_budget(self.inputs, batch_ranges(shards, self.compiler.batch_size))
             run_key = fingerprint(self.network, self.compiler.options(), self.mode,
                                   self.templates, self.metrics, shards,
-                                  {p.name: _data_fingerprint(d) for p, d in self.inputs.items()},
-                                  {p.name: _data_fingerprint(d) for p, d in self.outputs.items()})
+                                  {p.name: data_fingerprint(d) for p, d in self.inputs.items()},
+                                  {p.name: data_fingerprint(d) for p, d in self.outputs.items()})
             self.run_id = run_key[:12]
             finished = {}
             zarr_run = None
@@ -251,13 +248,3 @@ def _shard_of(data, start, stop):
     if hasattr(data, "dask") or type(data).__module__.startswith("zarr"):
         return data
     return data[start:stop]
-
-
-def _data_fingerprint(data):
-    if data is None:
-        return None
-    if hasattr(data, "dask"):
-        return ("dask", data.name)
-    if type(data).__module__.startswith("zarr"):
-        return ("zarr", str(data.store), data.path, data.shape)
-    return fingerprint(np.asarray(data) if not isinstance(data, list) else data)

@@ -61,6 +61,9 @@ def open_store(store) -> dict:
     root = open_root(store, "r")
     if "snnflow" not in root.attrs:
         raise ValueError(f"{store!r} is not an snnflow store (no 'snnflow' attribute)")
+    if not root.attrs["snnflow"].get("complete"):
+        raise ValueError(f"the run in {store!r} did not finish; run it again with the same "
+                         f"arguments to complete it")
     return {decode_key(name): ZarrReader(group).data() for name, group in root.groups()
             if is_key_group(name)}
 

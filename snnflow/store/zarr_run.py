@@ -7,6 +7,7 @@ own part groups and, last of all, its result under ``shards/<part>``: that group
 is the marker that the shard is complete. Single-process runs are one shard."""
 from __future__ import annotations
 
+import os
 import pickle
 import warnings
 
@@ -34,13 +35,12 @@ class ZarrRun:
     this same run can be resumed: its complete shards are kept."""
 
     def __init__(self, store, fingerprint, overwrite=False, attrs=None):
-        root = open_root(store, "a")
-        existing = root.attrs.asdict().get("snnflow")
-        holds_data = existing is not None or any(True for _ in root.keys())
+        holds_data, existing = _contents(store)
         self.same_run = existing is not None and existing.get("fingerprint") == fingerprint
         if holds_data and not self.same_run and not overwrite:
-            raise FileExistsError(f"the store {store!r} already holds a different run; "
-                                  f"pass overwrite=True to replace it, or use another store")
+            what = "a different run" if existing is not None else "data snnflow did not write"
+            raise FileExistsError(f"the store {store!r} already holds {what}; pass "
+                                  f"overwrite=True to replace it, or use another store")
         self.store = store
         self.overwrite = overwrite
         self.attrs = {"version": __version__, "fingerprint": fingerprint, "complete": False,
@@ -79,6 +79,23 @@ class ZarrRun:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # consolidated metadata is not in the v3 spec yet
             zarr.consolidate_metadata(self.root.store)
+
+
+def _contents(store):
+    """(holds anything, its snnflow attributes or None), creating nothing."""
+    if isinstance(store, (str, os.PathLike)):
+        path = os.fspath(store)
+        if not os.path.exists(path):
+            return False, None
+        holds_files = not os.path.isdir(path) or bool(os.listdir(path))
+    else:
+        holds_files = False
+    try:
+        root = open_root(store, "r")
+    except (FileNotFoundError, zarr.errors.NodeNotFoundError):
+        return holds_files, None
+    existing = root.attrs.asdict().get("snnflow")
+    return holds_files or existing is not None or any(True for _ in root.keys()), existing
 
 
 class PartRecording:

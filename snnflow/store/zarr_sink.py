@@ -116,9 +116,9 @@ class ZarrSink:
         for name, rows in layout.rows.items():
             self.appenders[name] = self._array(name, rows.shape, rows.dtype, rows.dims)
         if layout.events:
-            offsets = self._array("offsets", (), "int64", ())
-            offsets.array.resize((1,))
-            offsets.array[0] = 0
+            # One more offset than examples: its own dimension, so xarray can open it
+            offsets = self._array("offsets", (), "int64", (), dim="example_boundary")
+            offsets.append([0])
             self.appenders["offsets"] = offsets
             for name, dtype in layout.events.items():
                 self.appenders[name] = self._array(name, (), dtype, (), dim="event")

@@ -47,3 +47,15 @@ def fingerprint(*objects) -> str:
     for obj in objects:
         _feed(digest, obj, seen)
     return digest.hexdigest()
+
+
+def data_fingerprint(data):
+    """A fingerprint of one entry of x or y: the content of in-memory data; for zarr
+    and dask arrays (too large to read twice) what they point at."""
+    if data is None:
+        return None
+    if hasattr(data, "dask"):
+        return ("dask", data.name)
+    if type(data).__module__.startswith("zarr"):
+        return ("zarr", str(data.store), data.path, data.shape)
+    return fingerprint(data if isinstance(data, list) else np.asarray(data))
