@@ -3,11 +3,15 @@
 The pipeline trains a small bias-free ReLU network (64 -> 128 -> 10) in plain
 NumPy, converts it into a network of non-leaky integrate-and-fire neurons with
 data-based weight normalisation (Diehl et al. 2015, with the robust percentile of
-Rueckauer et al. 2017), and evaluates the spiking network on the test set with
-snnflow's NumPy engine. It prints the ANN's and the SNN's test accuracy and the
-evaluation's throughput, and exits with status 1 if the SNN scores below 90%.
+Rueckauer et al. 2017), and evaluates the spiking network on the test set twice:
+in this process, and sharded over a Dask cluster (an embedded LocalCluster unless
+--scheduler is given) with every population's spikes and the hidden layer's
+voltage recorded into a zarr store. It checks that both give the same result,
+prints accuracy, throughput, the store and the dashboard link, and exits with
+status 1 if the SNN scores below 90%.
 
     python pipelines/digits_convert.py [--timesteps 100] [--batch-size 128] [--seed 0]
+        [--store runs/digits_convert.zarr] [--scheduler ADDRESS] [--workers N]
 """
 from __future__ import annotations
 
@@ -16,10 +20,13 @@ import sys
 import time
 
 import numpy as np
+from distributed import Client, LocalCluster
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
+import snnflow.distributed
 from snnflow import InputLayer, Layer, SequentialNetwork
+from snnflow.callbacks import SpikeRecorder, VarRecorder
 from snnflow.compilers import InferenceCompiler
 from snnflow.connectivity import Dense
 from snnflow.neurons import IntegrateFire, IntegrateFireInput
@@ -131,12 +138,33 @@ def build_snn(weights):
     with network:
         # Each pixel is a constant input current: the input neuron fires at a rate
         # of (about) its pixel value spikes per step
-        inputs = InputLayer(IntegrateFireInput(v_thresh=1.0), weights[0].shape[0])
-        Layer(Dense(weights[0]), IntegrateFire(v_thresh=1.0), weights[0].shape[1])
+        inputs = InputLayer(IntegrateFireInput(v_thresh=1.0), weights[0].shape[0],
+                            record_spikes=True)
+        hidden = Layer(Dense(weights[0]), IntegrateFire(v_thresh=1.0), weights[0].shape[1],
+                       record_spikes=True)
         # The most active output neuron over the run is the prediction
         outputs = Layer(Dense(weights[1]), IntegrateFire(v_thresh=1.0, readout="spike_count"),
-                        weights[1].shape[1])
-    return network, inputs, outputs
+                        weights[1].shape[1], record_spikes=True)
+    return network, inputs, hidden, outputs
+
+
+def recorders(inputs, hidden, outputs):
+    """Spikes of every population for every example; the hidden layer's voltage
+    for the first ten examples (a trace per neuron per step adds up quickly)."""
+    return ["batch_progress_bar",
+            SpikeRecorder(inputs, key="input_spikes"),
+            SpikeRecorder(hidden, key="hidden_spikes"),
+            SpikeRecorder(outputs, key="output_spikes"),
+            VarRecorder(hidden, "v", key="hidden_v", example_filter=list(range(10)))]
+
+
+def cluster(args):
+    """A client of the given scheduler, or of an embedded LocalCluster."""
+    if args.scheduler:
+        return Client(args.scheduler)
+    local = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
+                         host="127.0.0.1", dashboard_address="127.0.0.1:0")
+    return Client(local)
 
 
 def positive_int(text):
@@ -156,6 +184,14 @@ def parse_args(argv=None):
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the ANN's initial weights and minibatch order "
                              "(default: 0)")
+    parser.add_argument("--store", default="runs/digits_convert.zarr",
+                        help="zarr store for the recordings, replaced each run "
+                             "(default: runs/digits_convert.zarr)")
+    parser.add_argument("--scheduler", default=None,
+                        help="address of a running Dask scheduler (default: start a "
+                             "LocalCluster on 127.0.0.1)")
+    parser.add_argument("--workers", type=positive_int, default=None,
+                        help="workers of the embedded LocalCluster (default: one per core)")
     return parser.parse_args(argv)
 
 
@@ -173,20 +209,41 @@ def main(argv=None):
     print(f"weight normalisation: layer maxima ({NORMALISATION_PERCENTILE}th percentile of "
           f"positive training activations) " + ", ".join(f"{m:.3f}" for m in maxima))
 
-    network, inputs, outputs = build_snn(snn_weights)
+    network, inputs, hidden, outputs = build_snn(snn_weights)
     compiler = InferenceCompiler(evaluate_timesteps=args.timesteps, batch_size=args.batch_size)
-    compiled = compiler.compile(network)
-    with compiled:
+    with compiler.compile(network) as compiled:
         start = time.perf_counter()
-        metrics, _ = compiled.evaluate({inputs: x_test}, {outputs: y_test})
-        evaluate_seconds = time.perf_counter() - start
-    snn_test_accuracy = metrics[outputs].result
+        metrics, _ = compiled.evaluate({inputs: x_test}, {outputs: y_test}, callbacks=[])
+        in_process_seconds = time.perf_counter() - start
+
+    with cluster(args) as client:
+        print(f"Dask dashboard: {client.dashboard_link}")
+        start = time.perf_counter()
+        distributed_metrics, cb_data = snnflow.distributed.evaluate(
+            network, compiler, {inputs: x_test}, {outputs: y_test},
+            callbacks=recorders(inputs, hidden, outputs), client=client, store=args.store,
+            overwrite=True)
+        distributed_seconds = time.perf_counter() - start
+        workers = len(client.scheduler_info(n_workers=-1)["workers"])
+    snn_test_accuracy = distributed_metrics[outputs].result
+    if distributed_metrics[outputs].state != metrics[outputs].state:
+        print("FAILED: the distributed result differs from the in-process one",
+              file=sys.stderr)
+        return 1
 
     print(f"ANN test accuracy: {ann_test_accuracy:.4f}")
     print(f"SNN test accuracy: {snn_test_accuracy:.4f} "
-          f"({args.timesteps} timesteps, batch size {args.batch_size})")
-    print(f"SNN evaluation: {len(x_test)} examples in {evaluate_seconds:.2f} s, "
-          f"{len(x_test) / evaluate_seconds:.0f} examples/s")
+          f"({args.timesteps} timesteps, batch size {args.batch_size}), identical in "
+          f"process and distributed")
+    print(f"in process: {len(x_test)} examples in {in_process_seconds:.2f} s, "
+          f"{len(x_test) / in_process_seconds:.0f} examples/s")
+    print(f"distributed with recording, {workers} workers: {distributed_seconds:.2f} s, "
+          f"{len(x_test) / distributed_seconds:.0f} examples/s (cluster start-up excluded)")
+    spikes = sum(len(ids) for ids in cb_data["hidden_spikes"][1])
+    print(f"recordings in {args.store}: {len(cb_data['input_spikes'][0])} examples of spikes "
+          f"from every population ({spikes} hidden-layer spikes), hidden voltage of "
+          f"{len(cb_data['hidden_v'])} examples; read them back with "
+          f"snnflow.store.open({args.store!r})")
     if snn_test_accuracy < REQUIRED_ACCURACY:
         print(f"FAILED: SNN test accuracy {snn_test_accuracy:.4f} is below the required "
               f"{REQUIRED_ACCURACY:.2f}", file=sys.stderr)
