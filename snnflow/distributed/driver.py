@@ -11,7 +11,6 @@ from distributed import as_completed, span
 
 from ..callbacks import BatchProgressBar, CallbackList
 from ..callbacks.callback_list import resolve_callbacks
-from ..callbacks.recorder import Recorder
 from ..compilers.dataset import (check_spike_budget, num_examples, prepare_inputs,
                                  prepare_outputs)
 from ..compilers.validation import check_network
@@ -160,7 +159,7 @@ class _Run:
         batches_per_shard = [-(-(stop - start) // batch_size) for start, stop in shards]
         progress = _Progress(self.bars, sum(batches_per_shard), self.metrics)
         results, futures = {}, {}
-        for index, (start, stop) in enumerate(shards):
+        for index in range(len(shards)):
             if part_name(index) in finished:
                 results[index] = finished[part_name(index)]
                 progress.shard_done(index, batches_per_shard[index], results[index])
