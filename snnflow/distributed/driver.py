@@ -22,7 +22,7 @@ from ..utils.fingerprint import data_fingerprint, fingerprint
 from .cluster import connect
 from .merge import merge_callback_data, merge_metric_states
 from .planning import batch_ranges, plan_shards
-from .shard import Shard, progress_topic, run_shard
+from .shard import Shard, is_zarr, progress_topic, run_shard
 
 
 def evaluate(network, compiler, x, y, *, metrics="sparse_categorical_accuracy",
@@ -244,6 +244,6 @@ class _Progress:
 def _shard_of(data, start, stop):
     """What travels to the shard: a slice of in-memory data; zarr and dask arrays
     whole, as handles the worker reads its slice from."""
-    if hasattr(data, "dask") or type(data).__module__.startswith("zarr"):
+    if hasattr(data, "dask") or is_zarr(data):
         return data
     return data[start:stop]

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
 from distributed import get_worker
 
 from ..callbacks.recorder import Recorder
@@ -54,14 +53,31 @@ def progress_topic(run: str) -> str:
     return f"snnflow-progress-{run}"
 
 
+class ShardView:
+    """Examples [start, stop) of a zarr or dask array, read batch by batch as the
+    shard runs, so a worker holds one batch of input however large the shard."""
+
+    def __init__(self, data, start, stop):
+        self.data = data
+        self.start = start
+        self.shape = (stop - start,) + tuple(data.shape[1:])
+
+    def __getitem__(self, index):
+        part = self.data[self.start + index.start:self.start + index.stop]
+        # dask computes here, in this task's thread, without calling the cluster
+        return part.compute(scheduler="synchronous") if hasattr(part, "dask") else part
+
+
 def read_on_worker(data, start, stop):
-    """A shard's slice of an input: numpy and lists arrive sliced; zarr arrays and
+    """A shard's part of an input: numpy and lists arrive sliced; zarr arrays and
     dask arrays arrive whole (they are handles) and are read here."""
-    if hasattr(data, "dask"):
-        return np.asarray(data[start:stop].compute(scheduler="synchronous"))
-    if hasattr(data, "store_path") or type(data).__module__.startswith("zarr"):
-        return np.asarray(data[start:stop])
+    if hasattr(data, "dask") or is_zarr(data):
+        return ShardView(data, start, stop)
     return data
+
+
+def is_zarr(data) -> bool:
+    return type(data).__module__.startswith("zarr")
 
 
 def run_shard(shard: Shard, network, compiler, inputs, outputs, metrics, callbacks):
