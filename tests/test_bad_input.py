@@ -166,3 +166,21 @@ def test_mse_target_shape(compiled):
     with pytest.raises(ValueError, match=r"y\[Pop1\] has shape \(3, 2\)"):
         compiled.evaluate({inp: np.zeros((3, 4))}, {out: np.zeros((3, 2))},
                           metrics="mean_square_error", callbacks=[])
+
+
+@pytest.mark.parametrize("make", [lambda: __import__("snnflow.neurons").neurons.PoissonInput(
+    signed_spikes=True), lambda: __import__("snnflow.neurons").neurons.BinarySpikeInput(
+    input_frames=4)])
+def test_unsupported_neuron_arguments_are_refused(make):
+    with pytest.raises(TypeError, match="unexpected keyword argument"):
+        make()
+
+
+def test_tau_mem_must_be_positive():
+    with pytest.raises(ValueError, match="tau_mem must be > 0 ms, got 0"):
+        LeakyIntegrate(tau_mem=0)
+
+
+def test_rng_seed_must_be_a_non_negative_int():
+    with pytest.raises(ValueError, match="rng_seed must be an int >= 0, got -1"):
+        InferenceCompiler(evaluate_timesteps=5, rng_seed=-1)

@@ -202,3 +202,25 @@ def test_first_spike_time_restarts_each_batch(sim):
     x = sim.trains([{0: [2.0]}] * 3, 2)
     y, _ = sim.compile(net, 5, batch_size=1).predict({inp: x}, [hid], callbacks=[])
     assert y[hid][:, 0].tolist() == [-3.0] * 3
+
+
+def test_single_target_neuron_sums_in_order_at_every_batch_size():
+    """Many inputs into one neuron: the small-batch path must add rows in order, as
+    the large-batch path does (a pairwise reduction would not)."""
+    from snnflow.compilers import InferenceCompiler
+    from snnflow.utils.data import preprocess_spikes
+    rng = np.random.default_rng(11)
+    net = Network()
+    with net:
+        inp = Population(SpikeInput(max_spikes=100000), 400)
+        out = Population(LeakyIntegrate(tau_mem=10.0, readout="sum_var"), 1)
+        Connection(inp, out, Dense(rng.normal(0, 0.37, (400, 1))))
+    trains = [preprocess_spikes(rng.integers(0, 5, 300).astype(float),
+                                rng.permutation(400)[:300], 400) for _ in range(12)]
+    results = []
+    for batch_size in (1, 8, 9, 16):
+        compiled = InferenceCompiler(evaluate_timesteps=6, batch_size=batch_size).compile(net)
+        y_pred, _ = compiled.predict({inp: trains}, [out], callbacks=[])
+        results.append(y_pred[out])
+    for other in results[1:]:
+        np.testing.assert_array_equal(other, results[0])

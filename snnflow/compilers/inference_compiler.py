@@ -21,8 +21,8 @@ class InferenceCompiler:
         if not (isinstance(dt, (int, float)) and dt > 0):
             raise ValueError(f"dt must be a positive number of ms, got {dt!r}")
         self.dt = float(dt)
-        if not isinstance(rng_seed, int):
-            raise ValueError(f"rng_seed must be an int, got {rng_seed!r}")
+        if isinstance(rng_seed, bool) or not isinstance(rng_seed, int) or rng_seed < 0:
+            raise ValueError(f"rng_seed must be an int >= 0, got {rng_seed!r}")
         self.rng_seed = rng_seed
         self.reset_time_between_batches = bool(reset_time_between_batches)
         self.reset_vars_between_batches = bool(reset_vars_between_batches)

@@ -13,4 +13,5 @@ class IntegrateFire(Neuron):
     integrate_during_refrac = True
 
     def __init__(self, v_thresh=1.0, v_reset=0.0, v=0.0, readout=None):
-        super().__init__(readout, v_thresh=v_thresh, v_reset=v_reset, v=v)
+        super().__init__(readout)
+        self._set_values(v_thresh=v_thresh, v_reset=v_reset, v=v)

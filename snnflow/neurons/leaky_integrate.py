@@ -9,5 +9,6 @@ class LeakyIntegrate(Neuron):
     state = ("v",)
 
     def __init__(self, v=0.0, bias=0.0, tau_mem=20.0, scale_i=False, readout=None):
-        super().__init__(readout, v=v, bias=bias, tau_mem=tau_mem)
+        super().__init__(readout)
+        self._set_values(v=v, bias=bias, tau_mem=tau_mem)
         self.scale_i = bool(scale_i)

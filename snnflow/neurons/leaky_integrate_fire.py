@@ -15,7 +15,8 @@ class LeakyIntegrateFire(Neuron):
     def __init__(self, v_thresh=1.0, v_reset=0.0, v=0.0, tau_mem=20.0, tau_refrac=None,
                  relative_reset=True, integrate_during_refrac=True, scale_i=False,
                  readout=None):
-        super().__init__(readout, v_thresh=v_thresh, v_reset=v_reset, v=v, tau_mem=tau_mem)
+        super().__init__(readout)
+        self._set_values(v_thresh=v_thresh, v_reset=v_reset, v=v, tau_mem=tau_mem)
         if tau_refrac is not None:
             check_value(tau_refrac, "LeakyIntegrateFire.tau_refrac")
         self.tau_refrac = tau_refrac

@@ -18,10 +18,16 @@ class Neuron:
     #: example), "spikes" (PreprocessedSpikes per example) or None (not an input)
     input_kind: str | None = None
 
-    def __init__(self, readout=None, **values):
+    def __init__(self, readout=None):
         self.readout = get_readout(readout)
+
+    def _set_values(self, **values):
+        """Store per-neuron values, refusing what can never be one."""
         for name, value in values.items():
             setattr(self, name, check_value(value, f"{type(self).__name__}.{name}"))
+        tau_mem = values.get("tau_mem")
+        if isinstance(tau_mem, (int, float)) and not tau_mem > 0:
+            raise ValueError(f"{type(self).__name__}.tau_mem must be > 0 ms, got {tau_mem!r}")
 
     def var_names(self) -> tuple:
         """The state variables a simulation of this model has (what VarRecorder reads)."""

@@ -22,6 +22,7 @@ class NeuronKernel:
         self.shape = shape
         self.n = int(np.prod(shape))
         self.dt = F32(dt)
+        self.dt_double = float(dt)
         self._initial = {}
 
     def value(self, model, name, rng, dtype=F32):
@@ -34,8 +35,10 @@ class NeuronKernel:
         """exp(-dt / tau_mem), computed in double precision and then rounded, as
         GeNN does for derived parameters."""
         tau_mem = self.value(model, "tau_mem", rng, np.float64)
-        return F32(np.exp(-float(self.dt) / tau_mem)) if np.ndim(tau_mem) == 0 else \
-            np.exp(-float(self.dt) / tau_mem).astype(F32)
+        if np.any(tau_mem <= 0):
+            raise ValueError(f"{type(model).__name__}.tau_mem must be > 0 ms everywhere")
+        alpha = np.exp(-self.dt_double / tau_mem)
+        return F32(alpha) if np.ndim(alpha) == 0 else alpha.astype(F32)
 
     def initial_state(self) -> dict:
         return self._initial

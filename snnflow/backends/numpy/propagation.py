@@ -31,9 +31,10 @@ class Propagator:
         num_examples, num_pre = spikes.shape
         rows, cols = np.divmod(spiking, num_pre)
         if self.dense and num_examples <= SMALL_BATCH:
-            # A reduction over axis 0 adds the rows one after another, in order
+            # cumsum adds the rows one after another, in order (a reduction may
+            # sum pairwise, e.g. for a single target neuron)
             for row in np.unique(rows):
-                in_syn[row] += np.add.reduce(self.matrix[cols[rows == row]], axis=0)
+                in_syn[row] += np.cumsum(self.matrix[cols[rows == row]], axis=0)[-1]
             return
         row_ends = np.cumsum(np.bincount(rows, minlength=num_examples))
         pattern = scipy.sparse.csr_array(
