@@ -269,3 +269,64 @@ def test_zarr_and_dask_inputs_are_read_on_workers(client, problem, tmp_path):
         got = sd.evaluate(net, compiler, {inp: data}, {out: y}, callbacks=[], client=client,
                           shard_size=16)
         assert got[0][out].state == expected[0][out].state
+
+
+class Keyless:
+    """get_data without a key attribute, returning an array (per-example totals)."""
+
+    def set_params(self, compiled_network, **kwargs):
+        self.compiled = compiled_network
+        self.totals = []
+
+    def on_batch_end(self, batch, metrics):
+        self.totals.append(self.compiled.batch_examples.copy())
+
+    def get_data(self):
+        return "totals", np.concatenate(self.totals)
+
+
+def test_keyless_callback_with_array_data(client, problem):
+    net, inp, hid, out, x, y, compiler = problem
+    _, expected = in_process(problem, [Keyless()])
+    _, got = sd.evaluate(net, compiler, {inp: x}, {out: y}, callbacks=[Keyless()],
+                         client=client, shard_size=7)
+    np.testing.assert_array_equal(got["totals"], expected["totals"])
+
+
+def test_resume_keeps_the_stored_plan_on_another_cluster(problem, tmp_path, client):
+    net, inp, hid, out, x, y, compiler = problem
+    store = tmp_path / "run.zarr"
+    expected = sd.evaluate(net, compiler, {inp: x}, {out: y}, callbacks=recorders(inp, hid),
+                           client=client, store=store)  # default plan for 2 workers
+    zarr.open_group(store, mode="a")["shards"].__delitem__("p000001")
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as single:
+        got = sd.evaluate(net, compiler, {inp: x}, {out: y}, callbacks=recorders(inp, hid),
+                          client=single, store=store)
+        with pytest.raises(FileExistsError, match="leave shard_size out to resume"):
+            sd.evaluate(net, compiler, {inp: x}, {out: y}, callbacks=recorders(inp, hid),
+                        client=single, store=store, shard_size=3)
+    assert_same(expected, got)
+    assert examples_in_store(store, "in") == list(range(EXAMPLES))
+
+
+def test_identical_runs_at_the_same_time_into_two_stores(client, problem, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+    net, inp, hid, out, x, y, compiler = problem
+    expected = in_process(problem, recorders(inp, hid))
+
+    def one(name):
+        return sd.evaluate(net, compiler, {inp: x}, {out: y}, callbacks=recorders(inp, hid),
+                           client=client, store=tmp_path / name, shard_size=5)
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(one, ["a.zarr", "b.zarr"]))
+    for got in results:
+        assert_same(expected, got)
+
+
+def test_relative_store_path(client, problem, tmp_path, monkeypatch):
+    net, inp, hid, out, x, y, compiler = problem
+    monkeypatch.chdir(tmp_path)
+    sd.evaluate(net, compiler, {inp: x}, {out: y}, callbacks=recorders(inp, hid),
+                client=client, store="relative.zarr", shard_size=20)
+    assert examples_in_store(tmp_path / "relative.zarr", "in") == list(range(EXAMPLES))

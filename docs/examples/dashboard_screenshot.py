@@ -2,19 +2,30 @@
 
 Starts a LocalCluster with two single-threaded workers and its dashboard on a
 free port of 127.0.0.1, runs a 784-128-10 integrate-and-fire network with
-random weights over a few thousand random examples in many shards in a
-background thread, and, once a good number of shards have finished, has
-headless Chromium load the dashboard's /status page and save it as
-docs/images/dashboard.png (made smaller with pngquant when it is installed).
+random weights over a few thousand random examples, in many shards, in a
+background thread, and, while the shards run, has headless Chromium open the
+dashboard's /status page and saves it as docs/images/dashboard.png (made
+smaller with pngquant when that is installed).
 
-Needs bokeh>=3.1 (the dashboard) and a `chromium` binary (Debian:
-`apt-get install chromium`; add `pngquant` for a smaller file).
+Chromium's own ``--screenshot`` flag is no use here: it captures as soon as the
+page has loaded, but the dashboard's plots arrive afterwards over a websocket
+(even ``--virtual-time-budget`` does not wait for them, so the page comes out
+blank). So the script starts Chromium with ``--remote-debugging-port`` and asks
+it for the screenshot over the DevTools protocol once the plots are drawn,
+through tornado's websocket client (tornado comes with distributed).
+
+Needs bokeh>=3.1 (the dashboard) and a ``chromium`` binary (Debian:
+``apt-get install chromium``; add ``pngquant`` for a smaller file).
 
     python docs/examples/dashboard_screenshot.py [--output docs/images/dashboard.png]
 """
 from __future__ import annotations
 
 import argparse
+import asyncio
+import base64
+import itertools
+import json
 import pathlib
 import shutil
 import socket
@@ -23,9 +34,11 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 import numpy as np
 from distributed import Client, LocalCluster
+from tornado.websocket import websocket_connect
 
 import snnflow.distributed
 from snnflow import InputLayer, Layer, SequentialNetwork
@@ -38,9 +51,15 @@ TIMESTEPS = 500
 BATCH_SIZE = 32
 #: Two batches per shard: many short tasks fill the task stream
 SHARD_SIZE = 64
-#: Shards that must have finished before the screenshot, so the task stream and
-#: the progress bar have something to show and the run is still going
-SHARDS_BEFORE_SCREENSHOT = 30
+#: Shards that must have finished before Chromium opens the page, so the task
+#: stream already has something in it; the page then takes a while to draw
+SHARDS_BEFORE_SCREENSHOT = 40
+#: Once the plots are drawn, wait this long for a few more updates (the
+#: dashboard refreshes about every 100 ms to 1 s)
+SETTLE_SECONDS = 5.0
+WIDTH, HEIGHT = 1400, 900
+#: A point (CSS pixels) inside the task stream panel's lower worker row
+HOVER = (900, 420)
 
 DEFAULT_OUTPUT = pathlib.Path(__file__).resolve().parents[1] / "images" / "dashboard.png"
 
@@ -56,8 +75,8 @@ def build_problem():
     network = SequentialNetwork()
     with network:
         inputs = InputLayer(IntegrateFireInput(v_thresh=1.0), 784)
-        hidden = Layer(Dense(rng.normal(0.0, 0.05, (784, 128)).astype(np.float32)),
-                       IntegrateFire(v_thresh=1.0))
+        Layer(Dense(rng.normal(0.0, 0.05, (784, 128)).astype(np.float32)),
+              IntegrateFire(v_thresh=1.0))
         outputs = Layer(Dense(rng.normal(0.0, 0.2, (128, 10)).astype(np.float32)),
                         IntegrateFire(v_thresh=1.0, readout="spike_count"))
     x = rng.random((EXAMPLES, 784), dtype=np.float32)
@@ -72,21 +91,95 @@ def finished_shards(dask_scheduler) -> int:
                if str(key).startswith("snnflow-shard-") and task.state == "memory")
 
 
+class DevTools:
+    """The few DevTools protocol calls this script needs, on one page."""
+
+    def __init__(self, connection):
+        self.connection = connection
+        self.ids = itertools.count(1)
+
+    async def call(self, method, **params):
+        request = next(self.ids)
+        self.connection.write_message(json.dumps({"id": request, "method": method,
+                                                  "params": params}))
+        while True:
+            message = await self.connection.read_message()
+            if message is None:
+                raise ConnectionError("Chromium closed the DevTools connection")
+            reply = json.loads(message)
+            if reply.get("id") == request:
+                if "error" in reply:
+                    raise RuntimeError(f"{method}: {reply['error']}")
+                return reply["result"]
+
+
+# The status page's plots are drawn once Bokeh has the document from the server and
+# has made views of its roots (the plots live in shadow DOM, out of querySelector's reach)
+PLOTS_DRAWN = ("window.Bokeh !== undefined && Bokeh.documents.length > 0 && "
+               "Object.keys(Bokeh.index).length > 0")
+
+
+async def capture(page_socket: str, url: str, timeout: float = 120.0) -> bytes:
+    connection = await websocket_connect(page_socket, max_message_size=256 * 2**20)
+    try:
+        tools = DevTools(connection)
+        await tools.call("Emulation.setDeviceMetricsOverride", width=WIDTH, height=HEIGHT,
+                         deviceScaleFactor=1, mobile=False)
+        await tools.call("Page.navigate", url=url)
+        deadline = time.monotonic() + timeout
+        while True:
+            drawn = await tools.call("Runtime.evaluate", expression=PLOTS_DRAWN)
+            if drawn["result"].get("value") is True:
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the dashboard at {url} drew nothing in {timeout:.0f} s")
+            await asyncio.sleep(0.5)
+        await asyncio.sleep(SETTLE_SECONDS)
+        # Hover over a task of the task stream: its tooltip shows the task's key
+        await tools.call("Input.dispatchMouseEvent", type="mouseMoved", x=HOVER[0], y=HOVER[1])
+        await asyncio.sleep(0.5)
+        shot = await tools.call("Page.captureScreenshot", format="png")
+        return base64.b64decode(shot["data"])
+    finally:
+        connection.close()
+
+
 def screenshot(url: str, output: pathlib.Path):
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         sys.exit("needs a chromium binary (Debian: apt-get install chromium)")
+    port = free_port()
     with tempfile.TemporaryDirectory() as profile:
-        # The page's plots arrive over a websocket: give its scripts three seconds
-        subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu",
-                        "--disable-quic", "--no-first-run", "--disable-background-networking",
-                        "--disable-component-update", "--disable-sync",
-                        f"--user-data-dir={profile}", "--window-size=1400,900",
-                        "--virtual-time-budget=3000", f"--screenshot={output}", url],
-                       check=True, timeout=120, capture_output=True)
+        browser = subprocess.Popen(
+            [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+             "--no-first-run", "--disable-background-networking", "--disable-component-update",
+             "--disable-sync", f"--user-data-dir={profile}", f"--window-size={WIDTH},{HEIGHT}",
+             f"--remote-debugging-port={port}", "about:blank"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            page = _first_page(port)
+            png = asyncio.run(capture(page["webSocketDebuggerUrl"], url))
+        finally:
+            browser.terminate()
+            browser.wait(timeout=30)
+    output.write_bytes(png)
     if shutil.which("pngquant"):
         subprocess.run(["pngquant", "--force", "--skip-if-larger", "--output", str(output),
                         "--", str(output)], check=False)
+
+
+def _first_page(port: int) -> dict:
+    """The DevTools description of Chromium's page, once Chromium listens."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=5) as reply:
+                targets = json.load(reply)
+            return next(t for t in targets if t["type"] == "page")
+        except (OSError, StopIteration):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def main(argv=None):
@@ -107,7 +200,7 @@ def main(argv=None):
                 result["metrics"], _ = snnflow.distributed.evaluate(
                     network, compiler, x, y, callbacks=[], client=client,
                     shard_size=SHARD_SIZE)
-            except BaseException as error:  # reported by the main thread
+            except BaseException as error:  # re-raised by the main thread
                 result["error"] = error
 
         evaluation = threading.Thread(target=run)
@@ -118,15 +211,18 @@ def main(argv=None):
             time.sleep(0.2)
         if not evaluation.is_alive():
             sys.exit(f"the evaluation ended before the screenshot: {result.get('error')!r}")
-        print(f"{client.run_on_scheduler(finished_shards)} shards done after "
-              f"{time.perf_counter() - start:.1f} s; taking the screenshot")
         screenshot(f"http://127.0.0.1:{port}/status", args.output)
-        print(f"screenshot taken after {time.perf_counter() - start:.1f} s")
+        done = client.run_on_scheduler(finished_shards)
+        print(f"screenshot after {time.perf_counter() - start:.1f} s, with {done} of "
+              f"{-(-EXAMPLES // SHARD_SIZE)} shards done")
+        if not evaluation.is_alive():
+            print("warning: the evaluation had finished before the screenshot was taken",
+                  file=sys.stderr)
         evaluation.join()
         if "error" in result:
             raise result["error"]
         print(f"evaluation finished after {time.perf_counter() - start:.1f} s, "
-              f"accuracy {result['metrics'][outputs].result:.4f}")
+              f"accuracy {result['metrics'][outputs].result:.4f} (random weights)")
     print(f"wrote {args.output} ({args.output.stat().st_size // 1024} KiB)")
 
 

@@ -5,6 +5,9 @@ compiles or simulates: workers do, each on its own cached model."""
 from __future__ import annotations
 
 import copy
+import os
+import threading
+import uuid
 
 import numpy as np
 from distributed import as_completed, span
@@ -21,7 +24,7 @@ from ..store.memory import MemorySink
 from ..utils.fingerprint import data_fingerprint, fingerprint
 from .cluster import connect
 from .merge import merge_callback_data, merge_metric_states
-from .planning import batch_ranges, plan_shards
+from .planning import batch_ranges, check_shard_size, plan_shards
 from .shard import Shard, is_zarr, progress_topic, run_shard
 
 
@@ -99,7 +102,8 @@ class _Run:
         self.size = size
         self.mode = mode
         self.client = client
-        self.store = store
+        # Workers may run elsewhere: a relative path must not depend on their folder
+        self.store = os.path.abspath(store) if isinstance(store, (str, os.PathLike)) else store
         self.shard_size = shard_size
         self.overwrite = overwrite
         self.outputs = outputs
@@ -110,6 +114,8 @@ class _Run:
         self.bars = [c for c in callbacks if isinstance(c, BatchProgressBar)]
         self.templates = [c for c in callbacks if not isinstance(c, BatchProgressBar)]
         self.layouts = self._check_callbacks(callbacks)
+        # What a worker's compiled model is cached under
+        self.model_key = fingerprint(network, compiler.options(), compiler.backend)
 
     def _check_callbacks(self, callbacks):
         """Build the callback list once here (keys, filters, names) so mistakes
@@ -121,22 +127,30 @@ class _Run:
         return recording.layouts
 
     def execute(self):
+        check_shard_size(self.shard_size)
+        run_key = fingerprint(self.network, self.compiler.options(), self.compiler.backend,
+                              self.mode, self.templates, self.metrics,
+                              {p.name: data_fingerprint(d) for p, d in self.inputs.items()},
+                              {p.name: data_fingerprint(d) for p, d in self.outputs.items()})
+        # Task keys and the progress topic are this call's own, even for a call
+        # identical to one running beside it
+        self.run_id = run_key[:8] + uuid.uuid4().hex[:4]
+        zarr_run, stored_plan = None, None
+        if self.store is not None:
+            zarr_run = ZarrRun(self.store, run_key, self.overwrite)
+            if zarr_run.same_run and not self.overwrite:
+                stored_plan = [tuple(s) for s in zarr_run.existing.get("shards", [])]
+                _check_same_plan(stored_plan, self.shard_size, self.store)
         with connect(self.client) as client:
-            workers = len(client.scheduler_info(n_workers=-1)["workers"])
-            shards = plan_shards(self.size, self.compiler.batch_size, self.shard_size, workers)
+            # A resumed run keeps its store's plan, whatever the cluster's size now
+            shards = stored_plan or plan_shards(self.size, self.compiler.batch_size,
+                                                self.shard_size, _num_workers(client))
             check_spike_budget(self.inputs, batch_ranges(shards, self.compiler.batch_size))
-            run_key = fingerprint(self.network, self.compiler.options(), self.mode,
-                                  self.templates, self.metrics, shards,
-                                  {p.name: data_fingerprint(d) for p, d in self.inputs.items()},
-                                  {p.name: data_fingerprint(d) for p, d in self.outputs.items()})
-            self.run_id = run_key[:12]
             finished = {}
-            zarr_run = None
-            if self.store is not None:
-                zarr_run = ZarrRun(self.store, run_key, self.overwrite,
-                                   {"dt": self.compiler.dt, "num_examples": self.size,
-                                    "shards": [list(s) for s in shards]})
-                zarr_run.start(self.layouts, resume=True)
+            if zarr_run is not None:
+                zarr_run.start(self.layouts, resume=True,
+                               attrs={"dt": self.compiler.dt, "num_examples": self.size,
+                                      "shards": [list(s) for s in shards]})
                 finished = zarr_run.finished_shards()
             results = self._run_shards(client, shards, finished)
         self.shard_results = [results[i] for i in range(len(shards))]
@@ -151,13 +165,20 @@ class _Run:
         return self
 
     def _run_shards(self, client, shards, finished):
-        model_key = fingerprint(self.network, self.compiler.options())
         # Unique keys (hash=False): a reused key can be released under a new run
         network, compiler = client.scatter([self.network, self.compiler], broadcast=True,
                                            hash=False)
         batch_size = self.compiler.batch_size
         batches_per_shard = [-(-(stop - start) // batch_size) for start, stop in shards]
         progress = _Progress(self.bars, sum(batches_per_shard), self.metrics)
+        try:
+            return self._submit_and_collect(client, shards, finished, network, compiler,
+                                            batches_per_shard, progress)
+        finally:
+            progress.close()
+
+    def _submit_and_collect(self, client, shards, finished, network, compiler,
+                            batches_per_shard, progress):
         results, futures = {}, {}
         for index in range(len(shards)):
             if part_name(index) in finished:
@@ -169,7 +190,7 @@ class _Run:
                 for index, (start, stop) in enumerate(shards):
                     if index in results:
                         continue
-                    shard = Shard(self.run_id, index, start, stop, self.size, model_key,
+                    shard = Shard(self.run_id, index, start, stop, self.size, self.model_key,
                                   self.mode, self.store, part_name(index))
                     inputs = {pop: _shard_of(data, start, stop)
                               for pop, data in self.inputs.items()}
@@ -190,43 +211,49 @@ class _Run:
                 progress.shard_done(index, batches_per_shard[index], results[index])
         finally:
             client.unsubscribe_topic(progress_topic(self.run_id))
-        progress.close()
         return results
 
     def _merge_callback_data(self):
+        """Each template's data from its shard copies, under the key get_data gave."""
         merged = {}
-        for template in self.templates:
-            if not hasattr(template, "get_data") or template.key in self.layouts \
-                    and self.store is not None:
+        for index, template in enumerate(self.templates):
+            parts = [r.callback_data.get(index) for r in self.shard_results]
+            if not parts or parts[0] is None:
                 continue
-            parts = [r.callback_data[template.key] for r in self.shard_results]
-            merged[template.key] = merge_callback_data(template, parts)
+            key = parts[0][0]
+            if key in merged:
+                raise KeyError(f"two callbacks returned data under the key {key!r}")
+            merged[key] = merge_callback_data(template, [value for _, value in parts])
         return merged
 
 
 class _Progress:
-    """The driver's progress bars: batches done over all shards, merged metrics."""
+    """The driver's progress bars: batches done over all shards, merged metrics.
+    Fed from the client's event thread and from the driver thread, hence the lock."""
 
     def __init__(self, bars, num_batches, metrics):
         self.bars = bars
         self.metrics = metrics
         self.done = {}
         self.states = {}
+        self.lock = threading.Lock()
         for bar in bars:
             bar.set_params(num_batches=num_batches)
             bar.on_test_begin()
 
     def _advance(self, shard, batches, states):
-        # A shard rerun after a lost worker starts again from 0: count each batch once
-        new = batches - self.done.get(shard, 0)
-        self.states[shard] = states
-        if new <= 0:
-            return
-        self.done[shard] = batches
-        merged = merge_metric_states(self.metrics, list(self.states.values()))
-        for bar in self.bars:
-            for _ in range(new):
-                bar.on_batch_end(sum(self.done.values()) - 1, merged)
+        with self.lock:
+            # A shard rerun after a lost worker starts again from 0, and events
+            # may arrive late: count each batch once, keep the furthest state
+            new = batches - self.done.get(shard, 0)
+            if new <= 0:
+                return
+            self.done[shard] = batches
+            self.states[shard] = states
+            merged = merge_metric_states(self.metrics, list(self.states.values()))
+            for bar in self.bars:
+                for _ in range(new):
+                    bar.on_batch_end(sum(self.done.values()) - 1, merged)
 
     def on_event(self, event):
         _, message = event
@@ -236,9 +263,25 @@ class _Progress:
         self._advance(shard, batches, result.metric_states)
 
     def close(self):
-        merged = merge_metric_states(self.metrics, list(self.states.values()))
-        for bar in self.bars:
-            bar.on_test_end(merged)
+        with self.lock:
+            merged = merge_metric_states(self.metrics, list(self.states.values()))
+            for bar in self.bars:
+                bar.on_test_end(merged)
+
+
+def _num_workers(client) -> int:
+    return len(client.scheduler_info(n_workers=-1)["workers"])
+
+
+def _check_same_plan(stored_plan, shard_size, store):
+    """A resumed run keeps its shards; a shard_size that would cut them otherwise
+    is a different configuration."""
+    sizes = {stop - start for start, stop in stored_plan[:-1]} or \
+        {stop - start for start, stop in stored_plan}
+    if shard_size is not None and sizes != {shard_size}:
+        raise FileExistsError(f"the store {store!r} holds this run cut into shards of "
+                              f"{sorted(sizes)} examples, not {shard_size}; leave shard_size "
+                              f"out to resume it, or pass overwrite=True to start again")
 
 
 def _shard_of(data, start, stop):

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
+
 
 def merge_metric_states(templates: dict, shard_states: list) -> dict:
     """{output: Metric} holding the summed states of every shard."""
@@ -20,15 +22,17 @@ def merge_metric_states(templates: dict, shard_states: list) -> dict:
 
 def merge_callback_data(template, parts: list):
     """One callback's data from its per-shard parts (in example order): by the
-    callback's own ``merge(parts)`` if it has one, else lists concatenate and
-    tuples of lists concatenate element by element."""
+    callback's own ``merge(parts)`` if it has one, else lists and arrays concatenate
+    (arrays along their first axis) and tuples of them element by element."""
     if hasattr(template, "merge"):
         return template.merge(parts)
+    if parts and all(isinstance(p, np.ndarray) and p.ndim > 0 for p in parts):
+        return np.concatenate(parts)
     if all(isinstance(p, list) for p in parts):
         return [item for part in parts for item in part]
     if parts and all(isinstance(p, tuple) and len(p) == len(parts[0]) for p in parts):
         return tuple(merge_callback_data(None, [p[i] for p in parts])
                      for i in range(len(parts[0])))
     raise TypeError(f"cannot merge the data of {type(template).__name__} across shards: "
-                    f"return a list (or a tuple of lists) from get_data, or give the "
+                    f"return a list or an array (or a tuple of them) from get_data, or give the "
                     f"callback a merge(parts) method")

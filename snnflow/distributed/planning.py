@@ -21,10 +21,15 @@ def plan_shards(num_examples: int, batch_size: int, shard_size=None, num_workers
         num_batches = math.ceil(num_examples / batch_size)
         shards = max(1, min(num_batches, SHARDS_PER_WORKER * max(1, num_workers)))
         shard_size = math.ceil(num_batches / shards) * batch_size
-    elif isinstance(shard_size, bool) or not isinstance(shard_size, int) or shard_size < 1:
-        raise ValueError(f"shard_size must be an int >= 1, got {shard_size!r}")
+    check_shard_size(shard_size)
     return [(start, min(start + shard_size, num_examples))
             for start in range(0, num_examples, shard_size)]
+
+
+def check_shard_size(shard_size):
+    if shard_size is not None and (isinstance(shard_size, bool) or
+                                   not isinstance(shard_size, int) or shard_size < 1):
+        raise ValueError(f"shard_size must be an int >= 1, got {shard_size!r}")
 
 
 def batch_ranges(shards, batch_size):

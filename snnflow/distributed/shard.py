@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from distributed import get_worker
 
+from ..callbacks.callback_list import resolve_callbacks
 from ..callbacks.recorder import Recorder
 from ..store import MemoryRecording, PartRecording
 from .worker import model_cache
@@ -32,7 +33,7 @@ class Shard:
 class ShardResult:
     """Small: metric states, custom callbacks' data, predictions (predict only)."""
     metric_states: dict = field(default_factory=dict)   # {population name: state}
-    callback_data: dict = field(default_factory=dict)   # {key: get_data() value}
+    callback_data: dict = field(default_factory=dict)   # {template index: (key, data)}
     predictions: dict = field(default_factory=dict)     # {population name: array}
 
 
@@ -85,7 +86,8 @@ def run_shard(shard: Shard, network, compiler, inputs, outputs, metrics, callbac
     compiled, lock = model_cache(get_worker()).get(shard.model_key, network, compiler)
     size = shard.stop - shard.start
     inputs = {pop: read_on_worker(data, shard.start, shard.stop) for pop, data in inputs.items()}
-    callbacks = list(callbacks) + [ShardProgress(progress_topic(shard.run), shard.index)]
+    templates = resolve_callbacks(callbacks)
+    callbacks = templates + [ShardProgress(progress_topic(shard.run), shard.index)]
     recording = PartRecording(shard.store, shard.part) if shard.store is not None \
         else MemoryRecording()
     try:
@@ -106,11 +108,12 @@ def run_shard(shard: Shard, network, compiler, inputs, outputs, metrics, callbac
             raise RuntimeError(f"{error!r} {note}") from error
         error.add_note(note)
         raise
-    if shard.store is not None:
-        # Recorders' data is in the store; only other callbacks' data travels
-        recorded = {c.key for c in callbacks if isinstance(c, Recorder)}
-        cb_data = {k: v for k, v in cb_data.items() if k not in recorded}
-    result = ShardResult({o.name: dict(m.state) for o, m in metrics.items()}, cb_data,
+    # {template index: (key, data)}; with a store, recorders' data is in the store
+    # and only other callbacks' data travels
+    callback_data = {index: callback.get_data() for index, callback in enumerate(templates)
+                     if hasattr(callback, "get_data")
+                     and not (shard.store is not None and isinstance(callback, Recorder))}
+    result = ShardResult({o.name: dict(m.state) for o, m in metrics.items()}, callback_data,
                          {o.name: p for o, p in predictions.items()})
     if shard.store is not None:
         recording.mark_complete(result)

@@ -34,8 +34,10 @@ class ZarrRun:
     snnflow did not write) is refused unless ``overwrite=True``. A store holding
     this same run can be resumed: its complete shards are kept."""
 
-    def __init__(self, store, fingerprint, overwrite=False, attrs=None):
+    def __init__(self, store, fingerprint, overwrite=False):
         holds_data, existing = _contents(store)
+        #: the snnflow attributes of the run the store holds (None if it holds none)
+        self.existing = existing
         self.same_run = existing is not None and existing.get("fingerprint") == fingerprint
         if holds_data and not self.same_run and not overwrite:
             what = "a different run" if existing is not None else "data snnflow did not write"
@@ -43,17 +45,17 @@ class ZarrRun:
                                   f"overwrite=True to replace it, or use another store")
         self.store = store
         self.overwrite = overwrite
-        self.attrs = {"version": __version__, "fingerprint": fingerprint, "complete": False,
-                      **(attrs or {})}
+        self.fingerprint = fingerprint
 
-    def start(self, layouts: dict, resume=False):
+    def start(self, layouts: dict, resume=False, attrs=None):
         """Lay out the key groups; keep a resumable store's finished shards if ``resume``."""
         check_keys(list(layouts))
         if resume and self.same_run and not self.overwrite:
             self.root = open_root(self.store, "a")
             return
         self.root = open_root(self.store, "w")
-        self.root.attrs["snnflow"] = self.attrs
+        self.root.attrs["snnflow"] = {"version": __version__, "fingerprint": self.fingerprint,
+                                      "complete": False, **(attrs or {})}
         self.root.create_group(SHARDS)
         for key, layout in layouts.items():
             group = self.root.create_group(encode_key(key))
@@ -142,7 +144,8 @@ class ZarrRecording:
     """A single-process run into ``store``: the driver's and the one shard's parts."""
 
     def __init__(self, store, fingerprint, overwrite=False, attrs=None):
-        self.run = ZarrRun(store, fingerprint, overwrite, attrs)
+        self.run = ZarrRun(store, fingerprint, overwrite)
+        self.attrs = attrs
         self.shard = PartRecording(store, part_name(0))
 
     def sink(self, key, layout):
@@ -151,7 +154,8 @@ class ZarrRecording:
 
     def start(self):
         """Clear the store and lay out every sink's groups: the run begins."""
-        self.run.start({key: sink.layout for key, sink in self.shard.sinks.items()})
+        self.run.start({key: sink.layout for key, sink in self.shard.sinks.items()},
+                       attrs=self.attrs)
         self.shard.start()
 
     def close(self, metrics=None):
