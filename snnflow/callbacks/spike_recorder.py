@@ -45,10 +45,9 @@ class SpikeRecorder(PopulationRecorder):
         flat = np.concatenate(self._step_spikes) if self._step_spikes else np.zeros(0, np.int64)
         steps = np.repeat(np.array(self._step_numbers, dtype=np.int32), lengths)
         rows, ids = np.divmod(flat, self.pop.num_neurons)
-        keep = self._row_selected[rows]
-        if not self._all_neurons:
-            keep &= self._neuron_selected[ids]
-        rows, ids, steps = rows[keep], ids[keep], steps[keep]
+        if len(self._rows) < len(self._row_selected) or not self._all_neurons:
+            keep = self._row_selected[rows] & self._neuron_selected[ids]
+            rows, ids, steps = rows[keep], ids[keep], steps[keep]
         if self.record_counts:
             self._write_counts(rows, ids)
             return

@@ -34,7 +34,8 @@ class VarRecorder(PopulationRecorder):
                              **self.layout_attrs()})
 
     def begin_batch(self):
-        self._values = np.empty((len(self._rows), self._num_recorded_steps,
+        # Time-major, so each step's copy is one contiguous write
+        self._values = np.empty((self._num_recorded_steps, len(self._rows),
                                  len(self._neurons)), dtype=np.float32)
         self._all_rows = len(self._rows) == len(self._row_selected)
 
@@ -44,7 +45,8 @@ class VarRecorder(PopulationRecorder):
             values = values[self._rows]
         if not self._all_neurons:
             values = values[:, self._neurons]
-        self._values[:, position] = values
+        self._values[position] = values
 
     def end_batch(self):
-        self._sink.write(self._batch_examples, rows={"values": self._values})
+        # (example, time, neuron) view; the sink copies it out
+        self._sink.write(self._batch_examples, rows={"values": self._values.swapaxes(0, 1)})
