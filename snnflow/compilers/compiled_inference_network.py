@@ -8,10 +8,10 @@ import numpy as np
 from ..callbacks.callback_list import resolve_callbacks
 from ..connection import underlying_population
 from ..metrics import get_metrics
-from .compiled_network import CompiledNetwork
 from ..store import open_recording
-from .dataset import (batches_of, check_spike_budget, num_examples, prepare_inputs,
-                      prepare_outputs)
+from .compiled_network import CompiledNetwork
+from .dataset import (batches_of, check_readouts, check_spike_budget, prepare_evaluation,
+                      prepare_inputs, prepare_outputs)
 
 DEFAULT_CALLBACKS = ("batch_progress_bar",)
 
@@ -24,12 +24,7 @@ class CompiledInferenceNetwork(CompiledNetwork):
         Returns ``(metrics, cb_data)``: {output: Metric} (``.result`` is the value)
         and {callback key: recorded data}. With ``store`` (a path or zarr store)
         recorders stream into it and cb_data holds lazy sequences read from it."""
-        inputs, size = prepare_inputs(x, self.network)
-        outputs, metric_objects = prepare_outputs(
-            y, self.network, lambda outs: get_metrics(metrics, outs))
-        labels = num_examples(next(iter(outputs.values())))
-        if labels != size:
-            raise ValueError(f"x has {size} examples but y has {labels}")
+        inputs, size, outputs, metric_objects = prepare_evaluation(x, y, self.network, metrics)
         check_spike_budget(inputs, batches_of(size, self.compiler.batch_size))
         callbacks = resolve_callbacks(callbacks)
         recording = self._open_recording(callbacks, inputs, size, store, overwrite)
@@ -64,10 +59,7 @@ class CompiledInferenceNetwork(CompiledNetwork):
         """Readouts of ``outputs`` for every example: ``({output: array}, cb_data)``
         with arrays of shape (examples, *population shape)."""
         outputs = _as_list(outputs)
-        for output in outputs:
-            pop = underlying_population(output)
-            if pop.neuron.readout is None:
-                raise ValueError(f"predict output {pop.name} has no readout")
+        check_readouts(outputs)
         inputs, size = prepare_inputs(x, self.network)
         check_spike_budget(inputs, batches_of(size, self.compiler.batch_size))
         callbacks = resolve_callbacks(callbacks)

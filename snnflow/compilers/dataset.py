@@ -75,6 +75,26 @@ def prepare_outputs(y, network, metrics_for) -> dict:
     return outputs, metrics
 
 
+def prepare_evaluation(x, y, network, metrics):
+    """Checked inputs, their size, outputs and fresh metrics for an evaluation."""
+    from ..metrics import get_metrics
+    inputs, size = prepare_inputs(x, network)
+    outputs, metric_objects = prepare_outputs(y, network,
+                                              lambda outs: get_metrics(metrics, outs))
+    labels = num_examples(next(iter(outputs.values())))
+    if labels != size:
+        raise ValueError(f"x has {size} examples but y has {labels}")
+    return inputs, size, outputs, metric_objects
+
+
+def check_readouts(outputs):
+    """Predictions are readouts: every output needs one."""
+    for output in outputs:
+        pop = underlying_population(output)
+        if pop.neuron.readout is None:
+            raise ValueError(f"predict output {pop.name} has no readout")
+
+
 def num_examples(data) -> int:
     """Examples in one entry of x or y: an array (numpy, zarr, dask) or a list."""
     return data.shape[0] if hasattr(data, "shape") else len(data)

@@ -14,11 +14,10 @@ from distributed import as_completed, span
 
 from ..callbacks import BatchProgressBar, CallbackList
 from ..callbacks.callback_list import resolve_callbacks
-from ..compilers.dataset import (check_spike_budget, num_examples, prepare_inputs,
-                                 prepare_outputs)
+from ..compilers.dataset import (check_readouts, check_spike_budget, prepare_evaluation,
+                                 prepare_inputs)
 from ..compilers.validation import check_network
 from ..connection import underlying_population
-from ..metrics import get_metrics
 from ..store import MemoryRecording, ZarrRun, open_store, part_name
 from ..store.memory import MemorySink
 from ..utils.fingerprint import data_fingerprint, fingerprint
@@ -34,11 +33,7 @@ def evaluate(network, compiler, x, y, *, metrics="sparse_categorical_accuracy",
     """Evaluate ``network`` as ``compiler.compile(network).evaluate(x, y, ...)`` would,
     with the examples sharded over a Dask cluster. Returns ``(metrics, cb_data)``."""
     check_network(network)
-    inputs, size = prepare_inputs(x, network)
-    outputs, metric_objects = prepare_outputs(y, network, lambda outs: get_metrics(metrics, outs))
-    labels = num_examples(next(iter(outputs.values())))
-    if labels != size:
-        raise ValueError(f"x has {size} examples but y has {labels}")
+    inputs, size, outputs, metric_objects = prepare_evaluation(x, y, network, metrics)
     # Workers get populations as keys: they compare equal in every copy of the network
     outputs = {underlying_population(k): v for k, v in outputs.items()}
     user_keys = {underlying_population(k): k for k in metric_objects}
@@ -55,10 +50,7 @@ def predict(network, compiler, x, outputs, *, callbacks=("batch_progress_bar",),
     cluster: ``({output: array}, cb_data)``."""
     check_network(network)
     outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
-    for output in outputs:
-        if underlying_population(output).neuron.readout is None:
-            raise ValueError(f"predict output {underlying_population(output).name} has no "
-                             f"readout")
+    check_readouts(outputs)
     inputs, size = prepare_inputs(x, network)
     result = _Run(network, compiler, inputs, size, "predict", callbacks, client, store,
                   shard_size, overwrite,
