@@ -8,7 +8,7 @@ F32 = np.float32
 
 #: Up to this many examples, gathering rows with NumPy beats building a sparse
 #: pattern (scipy's set-up costs ~100 us a call); both add rows in the same order.
-SMALL_BATCH = 8
+SMALL_BATCH = 2
 
 
 class Propagator:

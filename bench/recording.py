@@ -1,0 +1,126 @@
+"""Cost of recording (issue: callbacks and recording): the 784-128-10 network with
+every population's spikes and the hidden layer's v recorded for every example, in
+memory and into zarr, against the same run without recording; and peak RSS of a
+zarr-recorded run on a 10x larger test set (inputs read from a zarr array).
+
+    python bench/recording.py [--quick]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402  (sets thread limits before numpy loads)
+import memory  # noqa: E402
+
+BATCH = 128
+
+
+def build(batch_size=BATCH):
+    import mnist
+    from snnflow import InputLayer, Layer, SequentialNetwork
+    from snnflow.compilers import InferenceCompiler
+    from snnflow.connectivity import Dense
+    from snnflow.neurons import IntegrateFire, IntegrateFireInput
+    w1, w2, _, _ = mnist.make_problem(1)
+    net = SequentialNetwork()
+    with net:
+        inp = InputLayer(IntegrateFireInput(v_thresh=mnist.V_THRESH), mnist.NUM_IN,
+                         record_spikes=True)
+        hid = Layer(Dense(w1), IntegrateFire(v_thresh=mnist.V_THRESH), mnist.NUM_HIDDEN,
+                    record_spikes=True)
+        out = Layer(Dense(w2), IntegrateFire(v_thresh=mnist.V_THRESH, readout="spike_count"),
+                    mnist.NUM_OUT, record_spikes=True)
+    compiler = InferenceCompiler(evaluate_timesteps=mnist.TIMESTEPS, batch_size=batch_size)
+    return net, compiler, inp, hid, out
+
+
+def recorders(inp, hid, out):
+    from snnflow.callbacks import SpikeRecorder, VarRecorder
+    return [SpikeRecorder(inp, key="input"), SpikeRecorder(hid, key="hidden"),
+            SpikeRecorder(out, key="output"), VarRecorder(hid, "v", key="hidden_v")]
+
+
+def data(num_examples, seed=5):
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    return common.image_like(num_examples, rng), rng.integers(0, 10, num_examples)
+
+
+def overhead(num_examples, repeats):
+    """Best-of-``repeats`` seconds for: no recording, in memory, into zarr; the three
+    runs interleave so that load from elsewhere hits them alike."""
+    net, compiler, inp, hid, out = build()
+    compiled = compiler.compile(net)
+    x, y = data(num_examples)
+    seconds = {"none": [], "memory": [], "zarr": []}
+    with tempfile.TemporaryDirectory() as folder:
+        for repeat in range(repeats):
+            for mode in seconds:
+                callbacks = [] if mode == "none" else recorders(inp, hid, out)
+                store = f"{folder}/run{repeat}.zarr" if mode == "zarr" else None
+                elapsed, _ = common.timed(compiled.evaluate, {inp: x}, {out: y},
+                                          callbacks=callbacks, store=store)
+                seconds[mode].append(elapsed)
+    best = {mode: min(s) for mode, s in seconds.items()}
+    return {"examples": num_examples, "batch_size": BATCH, "seconds": seconds,
+            "best_s": best, "memory_ratio": best["memory"] / best["none"],
+            "zarr_ratio": best["zarr"] / best["none"]}
+
+
+def zarr_inputs(folder, num_examples):
+    """Inputs stored in a zarr array, written a chunk at a time (never all in memory),
+    and their labels."""
+    import numpy as np
+    import zarr
+    x = zarr.open_array(f"{folder}/x.zarr", mode="w", shape=(num_examples, 784),
+                        chunks=(1024, 784), dtype="float32")
+    labels = []
+    for start in range(0, num_examples, 1024):
+        images, y = data(min(1024, num_examples - start), seed=start)
+        x[start:start + len(images)] = images
+        labels.append(y)
+    return x, np.concatenate(labels)
+
+
+def child(num_examples):
+    """One zarr-recorded run on inputs stored in zarr (the measured process)."""
+    net, compiler, inp, hid, out = build()
+    with tempfile.TemporaryDirectory() as folder:
+        x, y = zarr_inputs(folder, num_examples)
+        elapsed, (metrics, cb_data) = common.timed(
+            compiler.compile(net).evaluate, {inp: x}, {out: y},
+            callbacks=recorders(inp, hid, out), store=f"{folder}/run.zarr")
+        print(json.dumps({"examples": num_examples, "seconds": elapsed,
+                          "recorded": len(cb_data["input"][0])}))
+
+
+def run(quick=False):
+    return {"machine": common.machine_info(),
+            "overhead": overhead(256 if quick else 2048, 1 if quick else 3),
+            "peak_memory": memory.compare_sizes(str(Path(__file__).resolve()),
+                                                256 if quick else 2000, 10)}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    limiter = common.limit_threads(1)  # noqa: F841  (one thread, as the bars specify)
+    if args.child:
+        child(args.child)
+        return
+    results = run(args.quick)
+    path = common.write_results("recording", results, args.quick)
+    print(json.dumps({k: v for k, v in results.items() if k != "machine"}, indent=2,
+                     default=common._jsonable))
+    print(f"written to {path}")
+
+
+if __name__ == "__main__":
+    main()
