@@ -65,7 +65,7 @@ class _BackgroundWriter:
     At most ``depth`` batches wait; a failed write is raised at the next submit
     or at close, never lost."""
 
-    def __init__(self, depth=4):
+    def __init__(self, depth=2):
         self.tasks = queue.Queue(maxsize=depth)
         self.error = None
         self.thread = threading.Thread(target=self._drain, name="snnflow-zarr-writer",
@@ -130,7 +130,8 @@ class ZarrSink:
             name, shape=(0,) + tuple(shape), dtype=dtype,
             chunks=(_chunk_length(row_bytes),) + tuple(shape),
             dimension_names=[dim] + list(dims), fill_value=0, compressors=COMPRESSORS,
-            overwrite=True)
+            # Every chunk is written: skip zarr's check for chunks of fill values
+            config={"write_empty_chunks": True}, overwrite=True)
         return _Appender(array)
 
     def write(self, examples, rows=None, events=None, event_counts=None):
