@@ -184,6 +184,8 @@ class _Run:
                         continue
                     shard = Shard(self.run_id, index, start, stop, self.size, self.model_key,
                                   self.mode, self.store, part_name(index))
+                    # Inside the task, not scattered: scattered data dies with its
+                    # worker, and the shard could not be rerun elsewhere
                     inputs = {pop: _shard_of(data, start, stop)
                               for pop, data in self.inputs.items()}
                     outputs = {pop: None if labels is None else labels[start:stop]

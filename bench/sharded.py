@@ -1,9 +1,9 @@
-"""Distributed evaluation (issue: distributed evaluation on Dask): throughput of
+"""Sharded evaluation on Dask (issue: distributed evaluation): throughput of
 1 and 2 single-threaded workers against the in-process run on 1 thread, and the
 peak memory of driver plus workers with full spike recording into zarr for a
 test set and one 10x larger (inputs read from a zarr array on the workers).
 
-    python bench/distributed.py [--quick]
+    python bench/sharded.py [--quick]
 """
 from __future__ import annotations
 
@@ -26,31 +26,67 @@ def cluster(workers):
 
 
 def throughput(num_examples, repeats):
-    """Best-of-``repeats`` seconds in process and on 1 and 2 workers (models built
-    and data shipped once before timing, as in a long-lived cluster)."""
+    """Best-of-``repeats`` seconds in process, on 1 and 2 workers (models built and
+    clusters started before timing, as in a long-lived cluster) and for two
+    independent processes; each repeat runs all four in turn, so that the
+    machine's drifting speed hits them alike."""
     import recording
     import snnflow.distributed as sd
     net, compiler, inp, hid, out = recording.build()
     x, y = recording.data(num_examples)
     compiled = compiler.compile(net)
-    seconds = {"in_process": [], "1_worker": [], "2_workers": []}
-    for _ in range(repeats):
-        elapsed, _ = common.timed(compiled.evaluate, {inp: x}, {out: y}, callbacks=[])
-        seconds["in_process"].append(elapsed)
-    for workers, name in ((1, "1_worker"), (2, "2_workers")):
-        local, client = cluster(workers)
-        with local, client:
+    clusters = {"1_worker": cluster(1), "2_workers": cluster(2)}
+    seconds = {"in_process": [], "1_worker": [], "2_workers": [], "2_processes": []}
+    try:
+        for _, client in clusters.values():
             sd.evaluate(net, compiler, {inp: x[:256]}, {out: y[:256]}, callbacks=[],
                         client=client)  # builds every worker's model
-            for _ in range(repeats):
+        for _ in range(repeats):
+            elapsed, _ = common.timed(compiled.evaluate, {inp: x}, {out: y}, callbacks=[])
+            seconds["in_process"].append(elapsed)
+            for name, (_, client) in clusters.items():
                 elapsed, _ = common.timed(sd.evaluate, net, compiler, {inp: x}, {out: y},
                                           callbacks=[], client=client)
                 seconds[name].append(elapsed)
+            # What this machine allows: two independent in-process runs on half the
+            # data each, side by side (no Dask at all)
+            seconds["2_processes"].append(_side_by_side(num_examples // 2))
+    finally:
+        for local, client in clusters.values():
+            client.close()
+            local.close()
     best = {name: min(s) for name, s in seconds.items()}
     return {"examples": num_examples, "batch_size": compiler.batch_size, "seconds": seconds,
             "examples_per_s": {name: num_examples / s for name, s in best.items()},
             "speedup_2_workers": best["in_process"] / best["2_workers"],
+            "speedup_2_independent_processes": best["in_process"] / best["2_processes"],
             "overhead_1_worker": best["1_worker"] / best["in_process"] - 1}
+
+
+def _timed_half(num_examples, barrier, results):
+    common.limit_threads(1)
+    import recording
+    net, compiler, inp, hid, out = recording.build()
+    compiled = compiler.compile(net)
+    x, y = recording.data(num_examples)
+    barrier.wait()
+    elapsed, _ = common.timed(compiled.evaluate, {inp: x}, {out: y}, callbacks=[])
+    results.put(elapsed)
+
+
+def _side_by_side(num_examples):
+    """Seconds until both of two processes have evaluated ``num_examples`` each."""
+    import multiprocessing
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(2), context.Queue()
+    processes = [context.Process(target=_timed_half, args=(num_examples, barrier, results))
+                 for _ in range(2)]
+    for process in processes:
+        process.start()
+    times = [results.get() for _ in processes]
+    for process in processes:
+        process.join()
+    return max(times)
 
 
 def child(num_examples):
@@ -75,7 +111,7 @@ def child(num_examples):
 
 def run(quick=False):
     return {"machine": common.machine_info(),
-            "throughput": throughput(1024 if quick else 8192, 1 if quick else 3),
+            "throughput": throughput(1024 if quick else 8192, 1 if quick else 5),
             "peak_memory": memory.compare_sizes(str(Path(__file__).resolve()),
                                                 512 if quick else 2000, 10)}
 
@@ -90,7 +126,7 @@ def main():
         child(args.child)
         return
     results = run(args.quick)
-    path = common.write_results("distributed", results, args.quick)
+    path = common.write_results("sharded", results, args.quick)
     print(json.dumps({k: v for k, v in results.items() if k != "machine"}, indent=2,
                      default=common._jsonable))
     print(f"written to {path}")
