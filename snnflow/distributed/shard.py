@@ -1,6 +1,7 @@
 """The shard task: one contiguous range of examples, run on a worker."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from distributed import get_worker
@@ -38,13 +39,25 @@ class ShardResult:
 
 
 class ShardProgress:
-    """Tells the driver after every batch: how far this shard is, and its metrics."""
+    """Tells the driver how far this shard is, and its metrics: at most every
+    INTERVAL seconds (each message costs the scheduler and the driver CPU that
+    the simulation shares), and after the shard's last batch."""
+
+    INTERVAL = 0.25
 
     def __init__(self, topic, shard):
         self.topic = topic
         self.shard = shard
+        self.last_sent = 0.0
+
+    def set_params(self, num_batches, **kwargs):
+        self.num_batches = num_batches
 
     def on_batch_end(self, batch, metrics):
+        now = time.monotonic()
+        if batch + 1 < self.num_batches and now - self.last_sent < self.INTERVAL:
+            return
+        self.last_sent = now
         get_worker().log_event(self.topic, {
             "shard": self.shard, "batches": batch + 1,
             "states": {output.name: dict(m.state) for output, m in metrics.items()}})
