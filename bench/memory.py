@@ -50,3 +50,25 @@ def compare_sizes(script: str, small: int, factor: int) -> dict:
         runs[size] = {"peak_rss_mib": peak / 2**20, **report}
     return {"runs": runs,
             "ratio": runs[small * factor]["peak_rss_mib"] / runs[small]["peak_rss_mib"]}
+
+
+def script_main(name: str, run, child):
+    """The command line of a benchmark that measures child processes: ``--quick``
+    for a smoke run, ``--child N`` (internal) for one measured run; one BLAS thread
+    per process, as the bars specify."""
+    import argparse
+
+    import common
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    limiter = common.limit_threads(1)  # noqa: F841  (kept alive)
+    if args.child:
+        child(args.child)
+        return
+    results = run(args.quick)
+    path = common.write_results(name, results, args.quick)
+    print(json.dumps({k: v for k, v in results.items() if k != "machine"}, indent=2,
+                     default=common._jsonable))
+    print(f"written to {path}")

@@ -7,7 +7,6 @@ zarr-recorded run on a 10x larger test set (inputs read from a zarr array).
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tempfile
@@ -108,21 +107,5 @@ def run(quick=False):
                                                 256 if quick else 5000, 10)}
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    limiter = common.limit_threads(1)  # noqa: F841  (one thread, as the bars specify)
-    if args.child:
-        child(args.child)
-        return
-    results = run(args.quick)
-    path = common.write_results("recording", results, args.quick)
-    print(json.dumps({k: v for k, v in results.items() if k != "machine"}, indent=2,
-                     default=common._jsonable))
-    print(f"written to {path}")
-
-
 if __name__ == "__main__":
-    main()
+    memory.script_main("recording", run, child)

@@ -7,7 +7,6 @@ test set and one 10x larger (inputs read from a zarr array on the workers).
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tempfile
@@ -116,21 +115,5 @@ def run(quick=False):
                                                 512 if quick else 2000, 10)}
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    limiter = common.limit_threads(1)  # noqa: F841  (BLAS: one thread per process)
-    if args.child:
-        child(args.child)
-        return
-    results = run(args.quick)
-    path = common.write_results("sharded", results, args.quick)
-    print(json.dumps({k: v for k, v in results.items() if k != "machine"}, indent=2,
-                     default=common._jsonable))
-    print(f"written to {path}")
-
-
 if __name__ == "__main__":
-    main()
+    memory.script_main("sharded", run, child)
