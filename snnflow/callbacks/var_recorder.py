@@ -25,6 +25,7 @@ class VarRecorder(PopulationRecorder):
                            f"({type(self.pop.neuron).__name__}) has no variable "
                            f"{self.var!r}; it has {list(names)}")
         super().set_params(compiled_network, **kwargs)
+        self._values = None
 
     def layout(self):
         shape = (self._num_recorded_steps, len(self._neurons))
@@ -34,9 +35,12 @@ class VarRecorder(PopulationRecorder):
                              **self.layout_attrs()})
 
     def begin_batch(self):
-        # Time-major, so each step's copy is one contiguous write
-        self._values = np.empty((self._num_recorded_steps, len(self._rows),
-                                 len(self._neurons)), dtype=np.float32)
+        # Time-major, so each step's copy is one contiguous write. A sink that
+        # copies lets the buffer be reused: a fresh one costs a page fault per 4 KiB
+        shape = (self._num_recorded_steps, len(self._rows), len(self._neurons))
+        if not (self._sink.copies and self._values is not None
+                and self._values.shape == shape):
+            self._values = np.empty(shape, dtype=np.float32)
         self._all_rows = len(self._rows) == len(self._row_selected)
 
     def record_step(self, position):

@@ -7,6 +7,11 @@ from .layout import to_user_data
 
 
 class MemorySink:
+    """Keeps per-example copies of what it is given (``copies``: the caller may
+    reuse its arrays as soon as write returns)."""
+
+    copies = True
+
     def __init__(self, layout):
         self.layout = layout
         self.examples = []
@@ -20,7 +25,7 @@ class MemorySink:
         if events:
             bounds = np.cumsum(event_counts)[:-1]
             for name, flat in events.items():
-                self._events[name].extend(np.split(np.asarray(flat), bounds))
+                self._events[name].extend(np.split(np.array(flat), bounds))
 
     def close(self):
         pass

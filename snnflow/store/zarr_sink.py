@@ -100,6 +100,9 @@ class ZarrSink:
     Nothing touches the store until ``open`` (called once every callback has been
     set up), so a mistake found while setting up callbacks leaves the store as it was."""
 
+    #: write() queues the arrays themselves: the caller must not reuse them
+    copies = False
+
     def __init__(self, key, layout: Layout):
         self.key = key
         self.layout = layout
