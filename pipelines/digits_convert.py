@@ -16,11 +16,12 @@ status 1 if the SNN scores below 90%.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 
 import numpy as np
-from distributed import Client, LocalCluster
+from distributed import Client
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
@@ -158,13 +159,15 @@ def recorders(inputs, hidden, outputs):
             VarRecorder(hidden, "v", key="hidden_v", example_filter=list(range(10)))]
 
 
+@contextlib.contextmanager
 def cluster(args):
-    """A client of the given scheduler, or of an embedded LocalCluster."""
+    """A client of the given scheduler, or of an embedded LocalCluster (closed on exit)."""
     if args.scheduler:
-        return Client(args.scheduler)
-    local = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                         host="127.0.0.1", dashboard_address="127.0.0.1:0")
-    return Client(local)
+        with Client(args.scheduler) as client:
+            yield client
+        return
+    with snnflow.distributed.local_cluster(args.workers) as local, Client(local) as client:
+        yield client
 
 
 def positive_int(text):
