@@ -22,6 +22,12 @@ from .zarr_sink import ZarrSink, _BackgroundWriter
 
 SHARDS = "shards"
 
+# Consolidated metadata is not in the zarr v3 spec yet, and zarr says so on every
+# call; we know. (A module-level filter: catch_warnings is not thread-safe, and
+# runs may finish in several threads at once.)
+warnings.filterwarnings("ignore", message="Consolidated metadata is currently not part",
+                        category=UserWarning)
+
 
 def part_name(shard: int) -> str:
     return f"p{shard:06d}"
@@ -78,9 +84,7 @@ class ZarrRun:
         info = self.root.attrs["snnflow"]
         info.update(complete=True, metrics=metrics or {})
         self.root.attrs["snnflow"] = info
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # consolidated metadata is not in the v3 spec yet
-            zarr.consolidate_metadata(self.root.store)
+        zarr.consolidate_metadata(self.root.store)
 
 
 def _contents(store):
