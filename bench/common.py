@@ -181,3 +181,15 @@ def _jsonable(value):
     if isinstance(value, np.ndarray):
         return value.tolist()
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def script_main(name: str, run, description: str):
+    """The command line of a benchmark script run alone: ``--quick``, ``--threads``."""
+    import argparse
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--threads", type=int, default=None)
+    args = parser.parse_args()
+    limiter = limit_threads(args.threads or default_threads())  # noqa: F841  (kept alive)
+    results = run(args.quick, args.threads)
+    print(f"wrote {write_results(name, results, args.quick)}")

@@ -6,7 +6,6 @@ Run alone: python bench/layer_size.py [--quick] [--threads N]
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -178,15 +177,5 @@ def run(quick: bool = False, threads: int | None = None) -> dict:
     return results
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--threads", type=int, default=None)
-    args = parser.parse_args()
-    common.limit_threads(args.threads or common.default_threads())
-    results = run(args.quick, args.threads)
-    print(f"wrote {common.write_results('layer_size', results, args.quick)}")
-
-
 if __name__ == "__main__":
-    main()
+    common.script_main("layer_size", run, __doc__.splitlines()[0])

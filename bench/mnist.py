@@ -12,7 +12,6 @@ Run alone: python bench/mnist.py [--quick] [--threads N]
 """
 from __future__ import annotations
 
-import argparse
 import cProfile
 import pstats
 import sys
@@ -406,15 +405,5 @@ def run(quick: bool = False, threads: int | None = None) -> dict:
     return results
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--threads", type=int, default=None)
-    args = parser.parse_args()
-    common.limit_threads(args.threads or common.default_threads())
-    results = run(args.quick, args.threads)
-    print(f"wrote {common.write_results('mnist', results, args.quick)}")
-
-
 if __name__ == "__main__":
-    main()
+    common.script_main("mnist", run, __doc__.splitlines()[0])
