@@ -40,8 +40,7 @@ def evaluate(network, compiler, x, y, *, metrics="sparse_categorical_accuracy",
     templates = {underlying_population(k): m for k, m in metric_objects.items()}
     result = _Run(network, compiler, inputs, size, "evaluate", callbacks, client, store,
                   shard_size, overwrite, outputs=outputs, metrics=templates).execute()
-    merged = merge_metric_states(templates, [r.metric_states for r in result.shard_results])
-    return {user_keys[pop]: metric for pop, metric in merged.items()}, result.cb_data
+    return {user_keys[pop]: metric for pop, metric in result.merged_metrics.items()}, result.cb_data
 
 
 def predict(network, compiler, x, outputs, *, callbacks=("batch_progress_bar",), client=None,
@@ -146,12 +145,13 @@ class _Run:
                 finished = zarr_run.finished_shards()
             results = self._run_shards(client, shards, finished)
         self.shard_results = [results[i] for i in range(len(shards))]
+        #: {output population: Metric} over every shard (empty for predict)
+        self.merged_metrics = merge_metric_states(self.metrics, [r.metric_states
+                                                                  for r in self.shard_results])
         self.cb_data = self._merge_callback_data()
         if zarr_run is not None:
-            merged = merge_metric_states(self.metrics, [r.metric_states
-                                                        for r in self.shard_results])
             zarr_run.finish([part_name(i) for i in range(len(shards))],
-                            {pop.name: m.result for pop, m in merged.items()})
+                            {pop.name: m.result for pop, m in self.merged_metrics.items()})
             recorded = open_store(self.store)
             self.cb_data.update({k: recorded[k] for k in self.layouts})
         return self
