@@ -50,6 +50,29 @@ class Network:
                                "inside a 'with network:' block")
         return Network._context[-1]
 
+    def load(self, keys, serialiser="numpy"):
+        """Restore the weights that ``compiled.save(keys, serialiser)`` saved into
+        this description (as Dense weight arrays), so any compiler builds the
+        trained network. Every array is checked before any is taken: a file from
+        a different network changes nothing and raises ValueError."""
+        from .connectivity import Dense
+        from .serialisers import get_serialiser
+        arrays = get_serialiser(serialiser).deserialise(keys)
+        by_name = {conn.name: conn for conn in self.connections}
+        for name, array in arrays.items():
+            conn = by_name.get(name)
+            if conn is None:
+                raise ValueError(f"saved parameters for keys {keys!r} hold connection "
+                                 f"{name!r}, which this network does not have (it has "
+                                 f"{sorted(by_name)})")
+            expected = (conn.source.num_neurons, conn.target.num_neurons)
+            if not isinstance(conn.connectivity, Dense) or array.shape != expected:
+                raise ValueError(f"saved weight of connection {name!r} has shape "
+                                 f"{array.shape}; this network's {conn!r} needs a Dense "
+                                 f"(n_pre, n_post) = {expected} weight")
+        for name, array in arrays.items():
+            by_name[name].connectivity.weight = array
+
     def _add_population(self, pop, name):
         return self._add(pop, self.populations, name or f"Pop{next(self._pop_ids)}")
 

@@ -109,6 +109,13 @@ class CompiledInferenceNetwork(CompiledNetwork):
         """The inference loop shared by evaluate and predict."""
         callback_list = self._callback_list(callbacks, num_batches, num_examples, recording)
         recording.start()
+        self._test(callback_list, batches, metric_objects, after_batch)
+        recording.close({k.name: m.result
+                         for k, m in metric_objects.items()})
+        return metric_objects, callback_list.get_data()
+
+    def _test(self, callback_list, batches, metric_objects, after_batch):
+        """Simulate ``batches`` between on_test_begin and on_test_end."""
         callback_list.call("on_test_begin")
         for batch, (inputs, start, stop, outputs, first) in enumerate(batches):
             self._start_batch(inputs, start, stop, first)
@@ -117,9 +124,6 @@ class CompiledInferenceNetwork(CompiledNetwork):
             after_batch(outputs, start, stop)
             callback_list.call("on_batch_end", batch, metric_objects)
         callback_list.call("on_test_end", metric_objects)
-        recording.close({k.name: m.result
-                         for k, m in metric_objects.items()})
-        return metric_objects, callback_list.get_data()
 
 
 def _as_list(populations):

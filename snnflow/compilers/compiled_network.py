@@ -55,13 +55,16 @@ class CompiledNetwork:
         batch_inputs = {pop: batch_slice(data, start, stop, pop) for pop, data in inputs.items()}
         self.engine.start_batch(batch_inputs, self.batch_examples)
 
-    def _simulate(self, callback_list, timesteps):
-        """Run the batch's timesteps, calling the timestep hooks around each."""
+    def _simulate(self, callback_list, timesteps, after_step=None):
+        """Run the batch's timesteps, calling the timestep hooks around each (and
+        ``after_step()`` straight after each engine step)."""
         begin = callback_list.hooks["on_timestep_begin"]
         end = callback_list.hooks["on_timestep_end"]
         for timestep in range(timesteps):
             for hook in begin:
                 hook(timestep)
             self.engine.step()
+            if after_step is not None:
+                after_step()
             for hook in end:
                 hook(timestep)

@@ -69,18 +69,19 @@ def prepare_outputs(y, network, metrics_for) -> dict:
                              f"model readout='spike_count' (or another readout)")
         outputs[key] = labels
     metrics = metrics_for(list(outputs))
-    for key, labels in outputs.items():
+    for key, metric in metrics.items():
         pop = underlying_population(key)
-        metrics[key].check(labels, pop, f"y[{pop.name}]")
+        metric.check(outputs[key], pop, f"y[{pop.name}]")
     return outputs, metrics
 
 
 def prepare_evaluation(x, y, network, metrics):
-    """Checked inputs, their size, outputs and fresh metrics for an evaluation."""
+    """Checked inputs, their size, outputs and fresh metrics for an evaluation
+    (none for ``metrics=None``)."""
     from ..metrics import get_metrics
     inputs, size = prepare_inputs(x, network)
-    outputs, metric_objects = prepare_outputs(y, network,
-                                              lambda outs: get_metrics(metrics, outs))
+    outputs, metric_objects = prepare_outputs(
+        y, network, lambda outs: {} if metrics is None else get_metrics(metrics, outs))
     labels = num_examples(next(iter(outputs.values())))
     if labels != size:
         raise ValueError(f"x has {size} examples but y has {labels}")

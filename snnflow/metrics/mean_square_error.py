@@ -3,16 +3,21 @@ import numpy as np
 from .metric import Metric
 
 
+def check_targets(y_true, pop, what):
+    """Raise ValueError unless ``y_true`` holds one target per neuron of ``pop``."""
+    shape = np.shape(y_true)
+    if shape[1:] not in (pop.shape, (pop.num_neurons,)):
+        raise ValueError(f"{what} has shape {shape}, expected (examples, *{pop.shape}) "
+                         f"for population {pop.name}")
+
+
 class MeanSquareError(Metric):
     """Mean over examples and neurons of (readout - target)^2, summed in float64."""
 
     state_names = ("sum_squared_error", "count")
 
     def check(self, y_true, pop, what):
-        shape = np.shape(y_true)
-        if shape[1:] not in (pop.shape, (pop.num_neurons,)):
-            raise ValueError(f"{what} has shape {shape}, expected (examples, *{pop.shape}) "
-                             f"for population {pop.name}")
+        check_targets(y_true, pop, what)
 
     def update(self, y_true, y_pred):
         error = (np.asarray(y_pred, dtype=np.float64).reshape(len(y_pred), -1)

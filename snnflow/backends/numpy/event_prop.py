@@ -1,0 +1,212 @@
+"""EventProp on the NumPy engine: gradients of a loss on the readouts with respect
+to every connection's weights (Wunderlich and Pehle 2021).
+
+The forward pass is the engine's own simulation; a tape keeps what the adjoint
+pass needs (spikes, the synaptic current of spiking neurons, readout traces).
+The adjoint pass then runs backwards over the timesteps in float64:
+
+* Between spikes the adjoints follow the transpose of the engine's linear
+  updates exactly, so for weights onto non-spiking readouts (where the loss is
+  linear in the weights, given the spikes) the gradient is the exact gradient
+  of the simulated loss.
+* At a spike of a hidden neuron the membrane adjoint jumps, as the continuous-
+  time theory says: with Vdot- and Vdot+ the slopes of V just before and after
+  the spike, lambda_V- = (Vdot+ lambda_V+ - drive) / Vdot-, where drive is what
+  moving the spike changes downstream, sum over targets of
+  w (lambda_I / tau_syn - kappa lambda_V), taken at the step the spike arrives.
+  Spikes the discretisation produces with Vdot- <= 0 (no crossing in
+  continuous time) carry no jump.
+* dL/dw_ji sums lambda_I of target i at every step a spike of j arrives there.
+
+Notation: per step V <- alpha V + k I, I = k_syn inSyn, inSyn <- beta inSyn (+
+arriving weights), so in continuous time dV/dt = -V / tau_mem + kappa inSyn with
+kappa = k k_syn / dt."""
+from __future__ import annotations
+
+import numpy as np
+
+from ... import readouts
+
+F64 = np.float64
+
+
+class _Population:
+    """The adjoint pass's view of one simulated population."""
+
+    def __init__(self, state, dt):
+        kernel = state.kernel
+        self.state = state
+        self.pop = state.pop
+        self.alpha = F64(kernel.alpha)
+        self.inv_tau_mem = -np.log(np.asarray(kernel.alpha, dtype=F64)) / dt
+        self.input_scale = F64(1.0) if kernel.input_scale is None else F64(kernel.input_scale)
+        self.spiking = hasattr(kernel, "v_thresh")
+        if self.spiking:
+            self.v_thresh = np.asarray(kernel.v_thresh, dtype=F64)
+            self.reset_step = np.asarray(kernel.reset_step, dtype=F64)
+        self.outgoing = []
+
+
+class _Connection:
+    def __init__(self, state, target, dt):
+        synapse = state.synapse
+        self.state = state
+        self.conn = state.conn
+        self.target = target
+        self.weight = state.propagator.matrix  # the engine's own array, trained in place
+        self.beta = F64(synapse.decay)
+        self.inv_tau_syn = -np.log(self.beta) / dt
+        synapse_scale = F64(1.0) if synapse.scale is None else F64(synapse.scale)
+        self.synapse_scale = synapse_scale
+        # inSyn -> V per step, and its continuous-time rate
+        self.gain = target.input_scale * synapse_scale
+        self.kappa = self.gain / dt
+
+
+class EventProp:
+    """Tape and adjoint pass for one batch at a time on a NumpyEngine.
+
+    ``losses`` maps output populations to Loss objects. ``reg_lambda_upper``
+    penalises hidden neurons whose mean spike count over the batch exceeds
+    ``reg_nu_upper``: each of their spikes adds lambda (count - nu) to the jump,
+    pushing the weights onto them down."""
+
+    def __init__(self, engine, losses, reg_lambda_upper=0.0, reg_nu_upper=0.0):
+        self.engine = engine
+        self.dt = engine.dt
+        self.timesteps = engine.evaluate_timesteps
+        self.losses = losses
+        self.reg_lambda_upper = reg_lambda_upper
+        self.reg_nu_upper = reg_nu_upper
+        # Input populations only replay data: they need spikes on tape, no adjoint
+        self.pops = {pop: _Population(state, self.dt) for pop, state in engine.pops.items()
+                     if pop.neuron.input_kind is None}
+        self.conns = []
+        for state in engine.conns:
+            conn = _Connection(state, self.pops[state.conn.target], self.dt)
+            self.conns.append(conn)
+            if state.conn.source in self.pops:
+                self.pops[state.conn.source].outgoing.append(conn)
+        self.sources = {c.conn.source for c in self.conns}
+        self.traced = [pop for pop in losses
+                       if type(pop.neuron.readout) in (readouts.MaxVar, readouts.Var)]
+
+    @property
+    def trained_connections(self):
+        return [c.conn for c in self.conns]
+
+    def weights(self) -> dict:
+        """{Connection: the engine's float32 weight array} (live, not a copy)."""
+        return {c.conn: c.weight for c in self.conns}
+
+    def start_batch(self):
+        self.spikes = {pop: [] for pop in self.sources}
+        self.current = {pop: [] for pop, p in self.pops.items() if p.spiking}
+        self.trace = {pop: [] for pop in self.traced}
+
+    def record_step(self):
+        """Keep what the adjoint pass needs from the step the engine just ran."""
+        engine_pops = self.engine.pops
+        for pop, steps in self.spikes.items():
+            steps.append(engine_pops[pop].spikes.copy())
+        for pop, steps in self.current.items():
+            # Each synapse has just decayed its inSyn once: undo that to get this
+            # step's current
+            steps.append(sum(c.in_syn * (F64(c.synapse.scale or 1.0) / F64(c.synapse.decay))
+                             for c in engine_pops[pop].incoming))
+        for pop, steps in self.trace.items():
+            steps.append(engine_pops[pop].state["v"].astype(F64))
+
+    def gradients(self, y_true: dict):
+        """(batch-mean loss, {Connection: float64 gradient}) for the batch on tape;
+        ``y_true`` maps each output population to this batch's labels or targets."""
+        loss, drive = self._loss_gradients(y_true)
+        num_examples = len(next(iter(y_true.values())))
+        adjoint_v = {pop: np.zeros((num_examples, p.pop.num_neurons))
+                     for pop, p in self.pops.items()}
+        adjoint_syn = {c: np.zeros((num_examples, c.target.pop.num_neurons))
+                       for c in self.conns}
+        grads = {c: np.zeros(c.weight.shape) for c in self.conns}
+        self._weights = {c: c.weight.astype(F64) for c in self.conns}
+        spike_counts = self._mean_spike_counts()
+        for step in range(len(next(iter(self.spikes.values()), [])) - 1, -1, -1):
+            new_v = {}
+            for pop, p in self.pops.items():
+                adjoint = p.alpha * adjoint_v[pop]
+                if pop in drive:
+                    adjoint += drive[pop](step)
+                if p.spiking:
+                    adjoint = self._jump(p, step, adjoint, adjoint_v, adjoint_syn,
+                                         spike_counts[pop])
+                new_v[pop] = adjoint
+            for c in self.conns:
+                adjoint_syn[c] = c.gain * new_v[c.target.pop] + c.beta * adjoint_syn[c]
+                if step > 0:
+                    # Spikes of step - 1 arrived at this step
+                    arrived = self.spikes[c.conn.source][step - 1]
+                    if arrived.any():
+                        grads[c] += arrived.T.astype(F64) @ adjoint_syn[c]
+            adjoint_v = new_v
+        return loss, {c.conn: g for c, g in grads.items()}
+
+    def _jump(self, p, step, adjoint, adjoint_v, adjoint_syn, mean_counts):
+        """The membrane adjoint just before ``step``'s spikes, from the one after."""
+        spikes = self.spikes[p.pop][step] if p.pop in self.spikes else None
+        if spikes is None or not spikes.any():
+            return adjoint
+        drive = np.zeros_like(adjoint)
+        for c in p.outgoing:
+            # adjoint_v and adjoint_syn still hold the next step's values, when
+            # this step's spikes arrive
+            rate = (adjoint_syn[c] * c.inv_tau_syn - c.kappa * adjoint_v[c.target.pop])
+            drive += rate @ self._weights[c].T
+        if self.reg_lambda_upper:
+            drive -= self.reg_lambda_upper * np.maximum(mean_counts - self.reg_nu_upper, 0.0)
+        slope_before = (p.input_scale * self.current[p.pop][step] / self.dt
+                        - p.v_thresh * p.inv_tau_mem)
+        slope_after = slope_before + p.reset_step * p.inv_tau_mem
+        crossing = spikes & (slope_before > 0)
+        safe = np.where(crossing, slope_before, 1.0)
+        return np.where(crossing, (slope_after * adjoint - drive) / safe, adjoint)
+
+    def _mean_spike_counts(self):
+        return {pop: (np.sum(self.spikes[pop], axis=(0, 1)) / len(self.spikes[pop][0])
+                      if self.reg_lambda_upper and pop in self.spikes else 0.0)
+                for pop in self.pops}
+
+    def _loss_gradients(self, y_true):
+        """The batch's loss and, per output, a function step -> dL/dV at that step."""
+        total = 0.0
+        drive = {}
+        for pop, loss in self.losses.items():
+            readout = pop.neuron.readout
+            labels = y_true[pop]
+            if isinstance(readout, readouts.Var):
+                # Per-timestep loss, averaged over the example's steps
+                trace = self.trace[pop]
+                per_step = [loss.value_and_gradient(labels, v) for v in trace]
+                total += sum(value for value, _ in per_step) / len(trace)
+                gradients = [g / len(trace) for _, g in per_step]
+                drive[pop] = gradients.__getitem__
+                continue
+            value, gradient = loss.value_and_gradient(
+                labels, self.engine.readout(pop).reshape(len(labels), -1))
+            total += value
+            if isinstance(readout, readouts.AvgVar):
+                drive[pop] = _constant(gradient / self.timesteps)
+            elif isinstance(readout, readouts.SumVar):
+                drive[pop] = _constant(gradient)
+            else:  # MaxVar: the first step that reached the maximum, if above 0
+                trace = np.stack(self.trace[pop])
+                first_max = np.argmax(trace, axis=0)
+                reached = np.take_along_axis(trace, first_max[None], axis=0)[0] > 0
+                drive[pop] = _at_step(gradient * reached, first_max)
+        return total, drive
+
+
+def _constant(value):
+    return lambda step: value
+
+
+def _at_step(value, steps):
+    return lambda step: np.where(steps == step, value, 0.0)
