@@ -58,8 +58,9 @@ def cross_entropy(logits, labels):
     return -log_p[np.arange(len(labels)), labels].mean()
 
 
-def gradients(net, inp, out, trains, labels, timesteps, dt=1.0, loss="sparse_categorical_crossentropy"):
-    compiled = EventPropCompiler(timesteps, loss, dt=dt, batch_size=len(trains)).compile(net)
+def gradients(net, inp, out, trains, labels, timesteps, dt=1.0):
+    compiled = EventPropCompiler(timesteps, "sparse_categorical_crossentropy", dt=dt,
+                                 batch_size=len(trains)).compile(net)
     loss_value, grads = compiled.compute_gradients({inp: trains}, {out: labels})
     return loss_value, {conn.name: g for conn, g in grads.items()}
 
@@ -130,7 +131,7 @@ def exact_hidden_spikes(w_in, arrivals, t_end, delay):
     spikes = []
     for j in range(w_in.shape[1]):
 
-        def v(t, own):
+        def v(t, own, j=j):
             total = sum(w_in[i, j] * kernel(t[:, None] - a[None, :]).sum(axis=1)
                         for i, a in enumerate(arrivals))
             for s in own:
