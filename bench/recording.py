@@ -8,9 +8,11 @@ zarr-recorded run on a 10x larger test set (inputs read from a zarr array).
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -53,28 +55,42 @@ def data(num_examples, seed=5):
 
 def overhead(num_examples, repeats):
     """Seconds for: no recording, in memory, into zarr, ``repeats`` times with the
-    three interleaved, and the median of each repeat's ratio to no recording."""
+    three interleaved, and the median of each repeat's ratio to no recording; also
+    each run's CPU seconds (all threads of this process) and the load average."""
     net, compiler, inp, hid, out = build()
     compiled = compiler.compile(net)
     x, y = data(num_examples)
     seconds = {"none": [], "memory": [], "zarr": []}
+    cpu_seconds = {mode: [] for mode in seconds}
+    load = []
     with tempfile.TemporaryDirectory() as folder:
         for repeat in range(repeats):
+            load.append(os.getloadavg()[0])
             for mode in seconds:
                 callbacks = [] if mode == "none" else recorders(inp, hid, out)
                 store = f"{folder}/run{repeat}.zarr" if mode == "zarr" else None
+                cpu_start = time.process_time()
                 elapsed, _ = common.timed(compiled.evaluate, {inp: x}, {out: y},
                                           callbacks=callbacks, store=store)
+                cpu_seconds[mode].append(time.process_time() - cpu_start)
                 seconds[mode].append(elapsed)
     # Each repeat's ratio compares runs made moments apart, so it is robust to the
     # machine's speed drifting over the benchmark; the median is the figure
     ratios = {mode: [with_ / without for with_, without in zip(seconds[mode], seconds["none"])]
               for mode in ("memory", "zarr")}
+    # CPU time is not stretched by waiting for a core, so it shows the work recording
+    # adds even when other processes hold the machine's cores
+    cpu_ratios = {mode: [with_ / without for with_, without
+                         in zip(cpu_seconds[mode], cpu_seconds["none"])]
+                  for mode in ("memory", "zarr")}
     return {"examples": num_examples, "batch_size": BATCH, "seconds": seconds,
             "best_s": {mode: min(s) for mode, s in seconds.items()},
             "ratios": ratios,
             "memory_ratio": statistics.median(ratios["memory"]),
-            "zarr_ratio": statistics.median(ratios["zarr"])}
+            "zarr_ratio": statistics.median(ratios["zarr"]),
+            "cpu_seconds": cpu_seconds,
+            "cpu_ratio": {mode: statistics.median(r) for mode, r in cpu_ratios.items()},
+            "load_average_1min": load}
 
 
 def zarr_inputs(folder, num_examples):

@@ -357,6 +357,57 @@ def test_zarr_writes_whole_chunks_while_running(tmp_path, monkeypatch):
     np.testing.assert_array_equal(cb_data["v"][39], expected_v(times[39]))
 
 
+def test_zarr_chunks_hold_the_bytes_zarr_itself_writes(tmp_path, monkeypatch):
+    """The sink encodes and stores chunks itself: each chunk file, edge chunks
+    included, must be the one zarr writes for the same array."""
+    from snnflow.store import zarr_sink
+    monkeypatch.setattr(zarr_sink, "CHUNK_BYTES", 72)   # 9 examples, 18 events a chunk
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run(all_recorders, batch_size=4, times=input_times(40), store=tmp_path / "s.zarr")
+    root = zarr.open_group(tmp_path / "s.zarr", mode="r")
+    compared = 0
+    for _, group in root.groups():
+        for _, part in group.groups():
+            for _, array in part.arrays():
+                again = zarr.create_array(
+                    tmp_path / "again" / array.path, shape=array.shape, chunks=array.chunks,
+                    dtype=array.dtype, compressors=array.compressors, fill_value=0,
+                    dimension_names=array.metadata.dimension_names)
+                again[:] = array[:]
+                theirs = {p.relative_to(tmp_path / "again" / array.path): p.read_bytes()
+                          for p in (tmp_path / "again" / array.path).rglob("c/**/*")
+                          if p.is_file()}
+                ours = {p.relative_to(tmp_path / "s.zarr" / array.path): p.read_bytes()
+                        for p in (tmp_path / "s.zarr" / array.path).rglob("c/**/*")
+                        if p.is_file()}
+                assert ours == theirs, array.path
+                compared += len(ours)
+    assert compared > 30
+
+
+@pytest.mark.parametrize("where", ["creating an array", "storing a chunk"])
+def test_a_failed_write_is_raised_in_the_caller_and_ends_the_writer(tmp_path, monkeypatch,
+                                                                     where):
+    import threading
+
+    from snnflow.store import zarr_sink
+
+    def full_disk(*args, **kwargs):
+        raise OSError("No space left on device")
+    monkeypatch.setattr(zarr_sink, "CHUNK_BYTES", 64)
+    if where == "creating an array":
+        monkeypatch.setattr(zarr_sink.ZarrSink, "_array", full_disk)
+    else:
+        monkeypatch.setattr(zarr_sink._Appender, "_store_chunk", full_disk)
+    with pytest.raises(OSError, match="No space left on device"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run(all_recorders, batch_size=2, times=input_times(40), store=tmp_path / "s.zarr")
+    assert "snnflow-zarr-writer" not in [t.name for t in threading.enumerate()]
+    with pytest.raises(ValueError, match="did not finish"):
+        snnflow.store.open(tmp_path / "s.zarr")
+
+
 def test_bad_recorder_leaves_an_existing_store_untouched(tmp_path):
     store = tmp_path / "s.zarr"
     run(all_recorders, store=store)

@@ -25,7 +25,6 @@ class VarRecorder(PopulationRecorder):
                            f"({type(self.pop.neuron).__name__}) has no variable "
                            f"{self.var!r}; it has {list(names)}")
         super().set_params(compiled_network, **kwargs)
-        self._values = None
 
     def layout(self):
         shape = (self._num_recorded_steps, len(self._neurons))
@@ -35,12 +34,11 @@ class VarRecorder(PopulationRecorder):
                              **self.layout_attrs()})
 
     def begin_batch(self):
-        # Time-major, so each step's copy is one contiguous write. A sink that
-        # copies lets the buffer be reused: a fresh one costs a page fault per 4 KiB
-        shape = (self._num_recorded_steps, len(self._rows), len(self._neurons))
-        if not (self._sink.copies and self._values is not None
-                and self._values.shape == shape):
-            self._values = np.empty(shape, dtype=np.float32)
+        # Example-major and fresh for every batch: the sink keeps the buffer itself
+        # (each example's (time, neuron) block is one contiguous view), so no value
+        # is copied after the step that records it
+        self._values = np.empty((len(self._rows), self._num_recorded_steps,
+                                 len(self._neurons)), dtype=np.float32)
         self._all_rows = len(self._rows) == len(self._row_selected)
 
     def record_step(self, position):
@@ -49,8 +47,7 @@ class VarRecorder(PopulationRecorder):
             values = values[self._rows]
         if not self._all_neurons:
             values = values[:, self._neurons]
-        self._values[position] = values
+        self._values[:, position] = values
 
     def end_batch(self):
-        # (example, time, neuron) view; the sink copies it out
-        self._sink.write(self._batch_examples, rows={"values": self._values.swapaxes(0, 1)})
+        self._sink.write(self._batch_examples, rows={"values": self._values})

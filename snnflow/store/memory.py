@@ -7,10 +7,9 @@ from .layout import to_user_data
 
 
 class MemorySink:
-    """Keeps per-example copies of what it is given (``copies``: the caller may
-    reuse its arrays as soon as write returns)."""
-
-    copies = True
+    """Keeps what it is given as per-example views of the written arrays, which it
+    takes over: the caller must not change them afterwards. Recorders build fresh
+    arrays for every batch, so copying them again would only cost time and memory."""
 
     def __init__(self, layout):
         self.layout = layout
@@ -19,13 +18,14 @@ class MemorySink:
         self._events = {name: [] for name in layout.events}
 
     def write(self, examples, rows=None, events=None, event_counts=None):
-        self.examples.extend(int(e) for e in examples)
+        self.examples.extend(np.asarray(examples).tolist())
         for name, array in (rows or {}).items():
-            self._rows[name].extend(np.array(array[i]) for i in range(len(examples)))
+            self._rows[name].extend(array)     # iterating the first axis gives views
         if events:
-            bounds = np.cumsum(event_counts)[:-1]
+            ends = np.cumsum(event_counts).tolist()
+            bounds = list(zip([0] + ends[:-1], ends))
             for name, flat in events.items():
-                self._events[name].extend(np.split(np.array(flat), bounds))
+                self._events[name].extend(flat[start:stop] for start, stop in bounds)
 
     def close(self):
         pass

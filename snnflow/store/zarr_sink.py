@@ -1,15 +1,18 @@
 """ZarrSink: streams one recorder's batches into one part group of a zarr store.
 
-Writes are buffered per array and flushed in whole chunks on a background thread,
-so memory stays at about one chunk per array however many examples are recorded
-and compression overlaps the simulation."""
+Writes are buffered per array and stored a whole chunk at a time on a background
+thread, so memory stays at about one chunk per array however many examples are
+recorded and compression overlaps the simulation."""
 from __future__ import annotations
 
 import queue
 import threading
 
+import numcodecs
 import numpy as np
 import zarr
+from zarr.core.buffer import default_buffer_prototype
+from zarr.core.sync import sync
 
 from .keys import encode_key
 from .layout import Layout
@@ -20,7 +23,8 @@ from .zarr_reader import ZarrReader
 CHUNK_BYTES = 4 << 20
 
 #: Fast compression (about a GB/s per core): recording must not slow simulation
-COMPRESSORS = (zarr.codecs.BloscCodec(cname="lz4", clevel=5, shuffle="shuffle"),)
+BLOSC_LZ4 = {"cname": "lz4", "clevel": 5}
+COMPRESSORS = (zarr.codecs.BloscCodec(**BLOSC_LZ4, shuffle="shuffle"),)
 
 
 def _chunk_length(row_bytes):
@@ -28,42 +32,70 @@ def _chunk_length(row_bytes):
 
 
 class _Appender:
-    """Appends along axis 0 of a zarr array, writing only whole chunks until close."""
+    """Appends along axis 0 of a zarr array.
+
+    Every full chunk is encoded here, as zarr's codecs (little-endian bytes, then
+    COMPRESSORS) would, and stored under its chunk key. zarr's own write path holds
+    the interpreter lock for milliseconds per chunk (its asyncio machinery, a chunk
+    of fill values, extra copies), which stalls the simulating thread; Blosc and the
+    store's I/O release it. The array's shape is set once, at close."""
 
     def __init__(self, array):
         self.array = array
+        self.dtype = array.dtype.newbyteorder("<")
         self.chunk = array.chunks[0]
-        self.buffer = []
+        self.encoder = numcodecs.Blosc(**BLOSC_LZ4, shuffle=numcodecs.Blosc.SHUFFLE,
+                                       typesize=self.dtype.itemsize)
+        self.pending = []
         self.buffered = 0
+        self.stored = 0
 
     def append(self, values):
-        values = np.asarray(values, dtype=self.array.dtype)
+        values = np.asarray(values, dtype=self.dtype)
         if len(values) == 0:
             return
-        self.buffer.append(values)
+        self.pending.append(values)
         self.buffered += len(values)
-        if self.buffered >= self.chunk:
-            self._write(self.buffered - self.buffered % self.chunk)
+        while self.buffered >= self.chunk:
+            self._store_chunk(self._take(self.chunk))
 
-    def _write(self, count):
-        data = np.concatenate(self.buffer) if len(self.buffer) > 1 else self.buffer[0]
-        start = self.array.shape[0]
-        self.array.resize((start + count,) + self.array.shape[1:])
-        self.array[start:start + count] = data[:count]
-        rest = data[count:]
-        self.buffer = [rest] if len(rest) else []
-        self.buffered = len(rest)
+    def _take(self, count):
+        """The first ``count`` buffered rows, as one contiguous array."""
+        pieces = []
+        while count:
+            piece = self.pending[0]
+            pieces.append(piece[:count])
+            if len(piece) > count:
+                self.pending[0] = piece[count:]
+            else:
+                self.pending.pop(0)
+            count -= len(pieces[-1])
+            self.buffered -= len(pieces[-1])
+        return np.concatenate(pieces) if len(pieces) > 1 else np.ascontiguousarray(pieces[0])
+
+    def _store_chunk(self, rows):
+        coords = (self.stored // self.chunk,) + (0,) * (rows.ndim - 1)
+        key = self.array.metadata.encode_chunk_key(coords)
+        encoded = default_buffer_prototype().buffer.from_bytes(self.encoder.encode(rows))
+        sync((self.array.store_path / key).set(encoded))
+        self.stored += len(rows)
 
     def close(self):
+        length = self.stored + self.buffered
         if self.buffered:
-            self._write(self.buffered)
+            # Padded with the fill value (0) to a whole chunk, as zarr stores edge chunks
+            rows = self._take(self.buffered)
+            chunk = np.zeros((self.chunk,) + rows.shape[1:], dtype=self.dtype)
+            chunk[:len(rows)] = rows
+            self._store_chunk(chunk)
+        self.array.resize((length,) + self.array.shape[1:])
 
 
 class _BackgroundWriter:
     """Runs writes on one thread, so compression and I/O overlap the simulation.
 
     At most ``depth`` batches wait; a failed write is raised at the next submit
-    or at close, never lost."""
+    or at close, never lost, and the thread ends with it."""
 
     def __init__(self, depth=2):
         self.tasks = queue.Queue(maxsize=depth)
@@ -80,18 +112,16 @@ class _BackgroundWriter:
                 except BaseException as error:  # re-raised in the simulating thread
                     self.error = error
 
-    def _raise(self):
-        if self.error is not None:
-            raise self.error
-
     def submit(self, task):
-        self._raise()
+        if self.error is not None:
+            self.close()        # the caller's run ends here: stop the thread, then raise
         self.tasks.put(task)
 
     def close(self):
         self.tasks.put(None)
         self.thread.join()
-        self._raise()
+        if self.error is not None:
+            raise self.error
 
 
 class ZarrSink:
@@ -100,9 +130,6 @@ class ZarrSink:
     Nothing touches the store until ``open`` (called once every callback has been
     set up), so a mistake found while setting up callbacks leaves the store as it was."""
 
-    #: write() queues the arrays themselves: the caller must not reuse them
-    copies = False
-
     def __init__(self, key, layout: Layout):
         self.key = key
         self.layout = layout
@@ -110,8 +137,15 @@ class ZarrSink:
 
     def open(self, root, part_name, writer=None):
         """Create this sink's part group (replacing any earlier attempt's) inside the
-        key's group, which the run made."""
+        key's group, which the run made. With a writer this happens on its thread,
+        while the first batch is simulated."""
         self.writer = writer
+        self._run(lambda: self._create(root, part_name))
+
+    def _run(self, task):
+        self.writer.submit(task) if self.writer is not None else task()
+
+    def _create(self, root, part_name):
         self.group = root[encode_key(self.key)]
         self.part = self.group.create_group(part_name, overwrite=True)
         layout = self.layout
@@ -133,14 +167,12 @@ class ZarrSink:
             name, shape=(0,) + tuple(shape), dtype=dtype,
             chunks=(_chunk_length(row_bytes),) + tuple(shape),
             dimension_names=[dim] + list(dims), fill_value=0, compressors=COMPRESSORS,
-            # Every chunk is written: skip zarr's check for chunks of fill values
-            config={"write_empty_chunks": True}, overwrite=True)
+            overwrite=True)
         return _Appender(array)
 
     def write(self, examples, rows=None, events=None, event_counts=None):
         """Queue one batch (the arrays must not be changed afterwards)."""
-        task = lambda: self._write(examples, rows, events, event_counts)  # noqa: E731
-        self.writer.submit(task) if self.writer is not None else task()
+        self._run(lambda: self._write(examples, rows, events, event_counts))
 
     def _write(self, examples, rows, events, event_counts):
         self.appenders["examples"].append(examples)
