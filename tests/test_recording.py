@@ -408,6 +408,24 @@ def test_a_failed_write_is_raised_in_the_caller_and_ends_the_writer(tmp_path, mo
         snnflow.store.open(tmp_path / "s.zarr")
 
 
+def test_a_run_failing_mid_simulation_ends_the_writer(tmp_path):
+    import threading
+
+    from snnflow.callbacks import Callback
+
+    class Interrupt(Callback):
+        def on_batch_end(self, batch, metrics):
+            if batch == 1:
+                raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run(lambda inp, out: all_recorders(inp, out) + [Interrupt()], batch_size=2,
+            times=input_times(40), store=tmp_path / "s.zarr")
+    assert "snnflow-zarr-writer" not in [t.name for t in threading.enumerate()]
+    with pytest.raises(ValueError, match="did not finish"):
+        snnflow.store.open(tmp_path / "s.zarr")
+
+
 def test_bad_recorder_leaves_an_existing_store_untouched(tmp_path):
     store = tmp_path / "s.zarr"
     run(all_recorders, store=store)

@@ -109,7 +109,12 @@ class CompiledInferenceNetwork(CompiledNetwork):
         """The inference loop shared by evaluate and predict."""
         callback_list = self._callback_list(callbacks, num_batches, num_examples, recording)
         recording.start()
-        self._test(callback_list, batches, metric_objects, after_batch)
+        try:
+            self._test(callback_list, batches, metric_objects, after_batch)
+        except BaseException:
+            # The recording stays unfinished; its writer must not outlive the run
+            recording.abort()
+            raise
         recording.close({k.name: m.result
                          for k, m in metric_objects.items()})
         return metric_objects, callback_list.get_data()

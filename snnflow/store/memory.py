@@ -51,3 +51,6 @@ class MemoryRecording:
 
     def close(self, metrics=None):
         pass
+
+    def abort(self):
+        pass

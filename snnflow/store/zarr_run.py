@@ -128,6 +128,10 @@ class PartRecording:
         for sink in self.sinks.values():
             sink.close()
 
+    def abort(self):
+        """Stop the writer after a failed run, leaving the part unfinished."""
+        self.writer.abort()
+
     def mark_complete(self, result):
         """Write the shard's result; this group is the shard's completion marker."""
         write_shard_result(self.root[SHARDS], self.part, result)
@@ -165,3 +169,6 @@ class ZarrRecording:
     def close(self, metrics=None):
         self.shard.close()
         self.run.finish([self.shard.part], metrics)
+
+    def abort(self):
+        self.shard.abort()

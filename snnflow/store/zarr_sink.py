@@ -123,6 +123,12 @@ class _BackgroundWriter:
         if self.error is not None:
             raise self.error
 
+    def abort(self):
+        """End the thread without raising: the run already failed for another reason."""
+        self.error = self.error or RuntimeError("aborted")  # skip the queued writes
+        self.tasks.put(None)
+        self.thread.join()
+
 
 class ZarrSink:
     """Writes one recorder's examples into one part group, which it alone owns.
