@@ -40,8 +40,8 @@ REQUIRED_ACCURACY = 0.95
 TIMESTEPS = 30          # dt = 1 ms
 ENCODING_WINDOW = 20.0  # ms: the brightest pixel fires at 0, the faintest at 20
 BATCH_SIZE = 32
-LEARNING_RATE = 0.002
-LEARNING_RATE_DECAY = 0.97  # per epoch
+LEARNING_RATE = 0.005
+LEARNING_RATE_DECAY = 0.95  # per epoch
 TAU_MEM, TAU_SYN = 20.0, 5.0
 
 

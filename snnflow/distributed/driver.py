@@ -1,12 +1,14 @@
 """The driver: plans shards, submits them, follows progress and merges results.
 
 The driver checks every input and callback before submitting anything, and never
-compiles or simulates: workers do, each on its own cached model."""
+compiles or simulates: workers do, each on its own cached model. ``run_together``
+submits the shards of several runs at once, so that they share the cluster."""
 from __future__ import annotations
 
 import copy
 import os
 import threading
+import time
 import uuid
 
 import numpy as np
@@ -24,7 +26,10 @@ from ..utils.fingerprint import data_fingerprint, fingerprint
 from .cluster import connect
 from .merge import merge_callback_data, merge_metric_states
 from .planning import batch_ranges, check_shard_size, plan_shards
-from .shard import Shard, is_zarr, progress_topic, run_shard
+from .shard import Shard, is_lazy, progress_topic, run_shard
+
+#: What ShardResult.timings holds, summed over a run's shards
+SHARD_STAGES = ("build", "simulate", "write")
 
 
 def evaluate(network, compiler, x, y, *, metrics="sparse_categorical_accuracy",
@@ -32,15 +37,27 @@ def evaluate(network, compiler, x, y, *, metrics="sparse_categorical_accuracy",
              overwrite=False):
     """Evaluate ``network`` as ``compiler.compile(network).evaluate(x, y, ...)`` would,
     with the examples sharded over a Dask cluster. Returns ``(metrics, cb_data)``."""
+    run = prepare_evaluate(network, compiler, x, y, metrics=metrics, callbacks=callbacks,
+                           store=store, shard_size=shard_size, overwrite=overwrite)
+    with connect(client) as connected:
+        for _ in run_together(connected, [run]):
+            pass
+    return run.metrics, run.cb_data
+
+
+def prepare_evaluate(network, compiler, x, y, *, metrics="sparse_categorical_accuracy",
+                     callbacks=("batch_progress_bar",), store=None, shard_size=None,
+                     overwrite=False) -> "Run":
+    """The checked, not yet submitted Run of an ``evaluate`` call (see run_together)."""
     check_network(network)
-    inputs, size, outputs, metric_objects = prepare_evaluation(x, y, network, metrics)
+    inputs, size, outputs, metric_objects = prepare_evaluation(x, _label_shapes(y), network,
+                                                               metrics)
     # Workers get populations as keys: they compare equal in every copy of the network
-    outputs = {underlying_population(k): v for k, v in outputs.items()}
-    user_keys = {underlying_population(k): k for k in metric_objects}
+    outputs = {underlying_population(k): y[k] for k in outputs}
     templates = {underlying_population(k): m for k, m in metric_objects.items()}
-    result = _Run(network, compiler, inputs, size, "evaluate", callbacks, client, store,
-                  shard_size, overwrite, outputs=outputs, metrics=templates).execute()
-    return {user_keys[pop]: metric for pop, metric in result.merged_metrics.items()}, result.cb_data
+    return Run(network, compiler, inputs, size, "evaluate", callbacks, store, shard_size,
+               overwrite, outputs=outputs, metrics=templates,
+               user_keys={underlying_population(k): k for k in metric_objects})
 
 
 def predict(network, compiler, x, outputs, *, callbacks=("batch_progress_bar",), client=None,
@@ -51,16 +68,50 @@ def predict(network, compiler, x, outputs, *, callbacks=("batch_progress_bar",),
     outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
     check_readouts(outputs)
     inputs, size = prepare_inputs(x, network)
-    result = _Run(network, compiler, inputs, size, "predict", callbacks, client, store,
-                  shard_size, overwrite,
-                  outputs={underlying_population(o): None for o in outputs}).execute()
+    run = Run(network, compiler, inputs, size, "predict", callbacks, store, shard_size,
+              overwrite, outputs={underlying_population(o): None for o in outputs})
+    with connect(client) as connected:
+        for _ in run_together(connected, [run]):
+            pass
     predictions = {}
     for output in outputs:
         name = underlying_population(output).name
-        parts = [r.predictions[name] for r in result.shard_results]
+        parts = [r.predictions[name] for r in run.shard_results]
         predictions[output] = np.concatenate(parts) if parts else \
             np.zeros((0,) + underlying_population(output).shape, np.float32)
-    return predictions, result.cb_data
+    return predictions, run.cb_data
+
+
+def run_together(client, runs):
+    """Submit the shards of every run in ``runs``, then yield each run as soon as its
+    last shard is in and its results are merged. The runs' shards share the
+    cluster: a worker that finishes one run's shard takes the next queued shard,
+    of whichever run. A failed shard cancels every run's shards and raises."""
+    futures = {}
+    try:
+        for run in runs:
+            futures.update({future: (run, index) for future, index in run.submit(client)})
+        for run in runs:
+            if run.remaining == 0:
+                yield run.finish()
+        for future in as_completed(futures):
+            run, index = futures[future]
+            if run.shard_done(index, future.result()):
+                yield run.finish()
+    finally:
+        client.cancel([future for future in futures if not future.done()])
+        for run in runs:
+            run.close()
+
+
+def _label_shapes(y):
+    """``y`` with each zarr or dask array of labels replaced by a stand-in of its
+    shape and dtype that costs no memory (one element, broadcast): the driver
+    checks shapes, and the workers check the values as they read them."""
+    if not isinstance(y, dict):
+        return y
+    return {key: np.broadcast_to(np.zeros((), labels.dtype), labels.shape)
+            if is_lazy(labels) else labels for key, labels in y.items()}
 
 
 class _Description:
@@ -84,29 +135,53 @@ class _LayoutRecording(MemoryRecording):
         return MemorySink(layout)
 
 
-class _Run:
-    def __init__(self, network, compiler, inputs, size, mode, callbacks, client, store,
-                 shard_size, overwrite, outputs, metrics=None):
+class Run:
+    """One evaluate or predict call: checked (inputs, callbacks, store) when made,
+    submitted by run_together, merged when its last shard is in."""
+
+    def __init__(self, network, compiler, inputs, size, mode, callbacks, store, shard_size,
+                 overwrite, outputs, metrics=None, user_keys=None):
+        check_shard_size(shard_size)
         self.network = network
         self.compiler = compiler
         self.inputs = inputs
         self.size = size
         self.mode = mode
-        self.client = client
         # Workers may run elsewhere: a relative path must not depend on their folder
         self.store = os.path.abspath(store) if isinstance(store, (str, os.PathLike)) else store
         self.shard_size = shard_size
         self.overwrite = overwrite
         self.outputs = outputs
-        self.metrics = metrics or {}
+        self.metric_templates = metrics or {}
+        self.user_keys = user_keys or {}
         callbacks = resolve_callbacks(callbacks)
         # Progress bars run here, fed by the workers; everything else is a template
         # copied to every shard
         self.bars = [c for c in callbacks if isinstance(c, BatchProgressBar)]
         self.templates = [c for c in callbacks if not isinstance(c, BatchProgressBar)]
         self.layouts = self._check_callbacks(callbacks)
-        # What a worker's compiled model is cached under
-        self.model_key = fingerprint(network, compiler.options(), compiler.backend)
+        # What a worker's compiled model is cached under. Populations compare by
+        # their network's identity, so a model serves this network and its copies
+        # only: another network of equal content (built again by the same code)
+        # has populations the model does not know
+        self.model_key = fingerprint(network._uid, network, compiler.options(),
+                                     compiler.backend)
+        self.run_key = fingerprint(network, compiler.options(), compiler.backend, mode,
+                                   self.templates, self.metric_templates,
+                                   {p.name: data_fingerprint(d) for p, d in inputs.items()},
+                                   {p.name: data_fingerprint(d) for p, d in outputs.items()})
+        # Task keys and the progress topic are this call's own, even for a call
+        # identical to one running beside it
+        self.run_id = self.run_key[:8] + uuid.uuid4().hex[:4]
+        # The store is checked now, before any cluster is started or task submitted
+        self.zarr_run, self.stored_plan = None, None
+        if self.store is not None:
+            self.zarr_run = ZarrRun(self.store, self.run_key, overwrite)
+            if self.zarr_run.same_run and not overwrite:
+                self.stored_plan = [tuple(s) for s in self.zarr_run.existing.get("shards", [])]
+                _check_same_plan(self.stored_plan, shard_size, self.store)
+        self.progress = None
+        self.subscribed = None  # the client whose progress events this run follows
 
     def _check_callbacks(self, callbacks):
         """Build the callback list once here (keys, filters, names) so mistakes
@@ -117,95 +192,93 @@ class _Run:
             recording=recording)
         return recording.layouts
 
-    def execute(self):
-        check_shard_size(self.shard_size)
-        run_key = fingerprint(self.network, self.compiler.options(), self.compiler.backend,
-                              self.mode, self.templates, self.metrics,
-                              {p.name: data_fingerprint(d) for p, d in self.inputs.items()},
-                              {p.name: data_fingerprint(d) for p, d in self.outputs.items()})
-        # Task keys and the progress topic are this call's own, even for a call
-        # identical to one running beside it
-        self.run_id = run_key[:8] + uuid.uuid4().hex[:4]
-        zarr_run, stored_plan = None, None
-        if self.store is not None:
-            zarr_run = ZarrRun(self.store, run_key, self.overwrite)
-            if zarr_run.same_run and not self.overwrite:
-                stored_plan = [tuple(s) for s in zarr_run.existing.get("shards", [])]
-                _check_same_plan(stored_plan, self.shard_size, self.store)
-        with connect(self.client) as client:
-            # A resumed run keeps its store's plan, whatever the cluster's size now
-            shards = stored_plan or plan_shards(self.size, self.compiler.batch_size,
-                                                self.shard_size, _num_workers(client))
-            check_spike_budget(self.inputs, batch_ranges(shards, self.compiler.batch_size))
-            finished = {}
-            if zarr_run is not None:
-                zarr_run.start(self.layouts, resume=True,
-                               attrs={"dt": self.compiler.dt, "num_examples": self.size,
-                                      "shards": [list(s) for s in shards]})
-                finished = zarr_run.finished_shards()
-            results = self._run_shards(client, shards, finished)
-        self.shard_results = [results[i] for i in range(len(shards))]
-        #: {output population: Metric} over every shard (empty for predict)
-        self.merged_metrics = merge_metric_states(self.metrics, [r.metric_states
-                                                                  for r in self.shard_results])
-        self.cb_data = self._merge_callback_data()
-        if zarr_run is not None:
-            zarr_run.finish([part_name(i) for i in range(len(shards))],
-                            {pop.name: m.result for pop, m in self.merged_metrics.items()})
-            recorded = open_store(self.store)
-            self.cb_data.update({k: recorded[k] for k in self.layouts})
-        return self
-
-    def _run_shards(self, client, shards, finished):
+    def submit(self, client):
+        """Lay out the store and submit the shards it does not hold finished:
+        [(future, shard index), ...]."""
+        # A resumed run keeps its store's plan, whatever the cluster's size now
+        self.shards = self.stored_plan or plan_shards(self.size, self.compiler.batch_size,
+                                                      self.shard_size, _num_workers(client))
+        check_spike_budget(self.inputs, batch_ranges(self.shards, self.compiler.batch_size))
+        finished = {}
+        if self.zarr_run is not None:
+            self.zarr_run.start(self.layouts, resume=True,
+                                attrs={"dt": self.compiler.dt, "num_examples": self.size,
+                                       "shards": [list(s) for s in self.shards]})
+            finished = self.zarr_run.finished_shards()
+        batch_size = self.compiler.batch_size
+        self.batches_per_shard = [-(-(stop - start) // batch_size)
+                                  for start, stop in self.shards]
+        self.progress = _Progress(self.bars, sum(self.batches_per_shard),
+                                  self.metric_templates)
+        self.results = {}
+        for index in range(len(self.shards)):
+            if part_name(index) in finished:
+                self.shard_done(index, finished[part_name(index)])
+        self.remaining = len(self.shards) - len(self.results)
+        if not self.remaining:
+            return []
+        client.subscribe_topic(progress_topic(self.run_id), self.progress.on_event)
+        self.subscribed = client
         # Unique keys (hash=False): a reused key can be released under a new run
         network, compiler = client.scatter([self.network, self.compiler], broadcast=True,
                                            hash=False)
-        batch_size = self.compiler.batch_size
-        batches_per_shard = [-(-(stop - start) // batch_size) for start, stop in shards]
-        progress = _Progress(self.bars, sum(batches_per_shard), self.metrics)
-        try:
-            return self._submit_and_collect(client, shards, finished, network, compiler,
-                                            batches_per_shard, progress)
-        finally:
-            progress.close()
+        submitted = []
+        with span(f"snnflow-{self.mode}-{self.run_id}"):
+            for index, (start, stop) in enumerate(self.shards):
+                if index in self.results:
+                    continue
+                shard = Shard(self.run_id, index, start, stop, self.size, self.model_key,
+                              self.mode, self.store, part_name(index))
+                # Inside the task, not scattered: scattered data dies with its
+                # worker, and the shard could not be rerun elsewhere
+                inputs = {pop: _shard_of(data, start, stop) for pop, data in self.inputs.items()}
+                outputs = {pop: None if labels is None else _shard_of(labels, start, stop)
+                           for pop, labels in self.outputs.items()}
+                future = client.submit(run_shard, shard, network, compiler, inputs, outputs,
+                                       self.metric_templates, self.templates,
+                                       key=f"snnflow-shard-{self.run_id}-{index}", pure=False)
+                submitted.append((future, index))
+        return submitted
 
-    def _submit_and_collect(self, client, shards, finished, network, compiler,
-                            batches_per_shard, progress):
-        results, futures = {}, {}
-        for index in range(len(shards)):
-            if part_name(index) in finished:
-                results[index] = finished[part_name(index)]
-                progress.shard_done(index, batches_per_shard[index], results[index])
-        client.subscribe_topic(progress_topic(self.run_id), progress.on_event)
-        try:
-            with span(f"snnflow-{self.mode}-{self.run_id}"):
-                for index, (start, stop) in enumerate(shards):
-                    if index in results:
-                        continue
-                    shard = Shard(self.run_id, index, start, stop, self.size, self.model_key,
-                                  self.mode, self.store, part_name(index))
-                    # Inside the task, not scattered: scattered data dies with its
-                    # worker, and the shard could not be rerun elsewhere
-                    inputs = {pop: _shard_of(data, start, stop)
-                              for pop, data in self.inputs.items()}
-                    outputs = {pop: None if labels is None else labels[start:stop]
-                               for pop, labels in self.outputs.items()}
-                    future = client.submit(run_shard, shard, network, compiler, inputs,
-                                           outputs, self.metrics, self.templates,
-                                           key=f"snnflow-shard-{self.run_id}-{index}",
-                                           pure=False)
-                    futures[future] = index
-            for future in as_completed(futures):
-                index = futures[future]
-                try:
-                    results[index] = future.result()
-                except BaseException:
-                    client.cancel(list(futures))
-                    raise
-                progress.shard_done(index, batches_per_shard[index], results[index])
-        finally:
-            client.unsubscribe_topic(progress_topic(self.run_id))
-        return results
+    def shard_done(self, index, result) -> bool:
+        """Take shard ``index``'s result; True once every shard's is in."""
+        self.results[index] = result
+        self.remaining = len(self.shards) - len(self.results)
+        self.progress.shard_done(index, self.batches_per_shard[index], result)
+        return not self.remaining
+
+    def finish(self) -> "Run":
+        """Merge the shards' results (and seal the store): metrics, cb_data and
+        timings, {stage: seconds}, the shards' summed over shards plus the
+        driver's "merge"."""
+        self.close()
+        began = time.perf_counter()
+        self.shard_results = [self.results[i] for i in range(len(self.shards))]
+        #: {output population: Metric} over every shard (empty for predict)
+        self.merged_metrics = merge_metric_states(self.metric_templates,
+                                                  [r.metric_states for r in self.shard_results])
+        #: {output as the caller gave it: Metric}
+        self.metrics = {self.user_keys[pop]: metric
+                        for pop, metric in self.merged_metrics.items()}
+        self.cb_data = self._merge_callback_data()
+        if self.zarr_run is not None:
+            self.zarr_run.finish([part_name(i) for i in range(len(self.shards))],
+                                 {pop.name: m.result for pop, m in self.merged_metrics.items()})
+            recorded = open_store(self.store)
+            self.cb_data.update({k: recorded[k] for k in self.layouts})
+        self.timings = {stage: sum(r.timings[stage] for r in self.shard_results)
+                        for stage in SHARD_STAGES}
+        self.timings["merge"] = time.perf_counter() - began
+        return self
+
+    def close(self):
+        """Stop following progress (once); the bars show what was done."""
+        if self.subscribed is not None:
+            self.subscribed.unsubscribe_topic(progress_topic(self.run_id))
+            self.subscribed = None
+        if self.progress is not None:
+            self.progress.close()
+            self.progress = None
 
     def _merge_callback_data(self):
         """Each template's data from its shard copies, under the key get_data gave."""
@@ -279,8 +352,6 @@ def _check_same_plan(stored_plan, shard_size, store):
 
 
 def _shard_of(data, start, stop):
-    """What travels to the shard: a slice of in-memory data; zarr and dask arrays
-    whole, as handles the worker reads its slice from."""
-    if hasattr(data, "dask") or is_zarr(data):
-        return data
-    return data[start:stop]
+    """What travels to the shard, of an input or of labels: a slice of in-memory
+    data; zarr and dask arrays whole, as handles the worker reads its slice from."""
+    return data if is_lazy(data) else data[start:stop]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
 from distributed import get_worker
 
 from ..callbacks.callback_list import resolve_callbacks
@@ -36,6 +37,9 @@ class ShardResult:
     metric_states: dict = field(default_factory=dict)   # {population name: state}
     callback_data: dict = field(default_factory=dict)   # {template index: (key, data)}
     predictions: dict = field(default_factory=dict)     # {population name: array}
+    #: seconds this shard spent building its model (0 when the worker had it),
+    #: simulating, and waiting on the store outside the simulation loop
+    timings: dict = field(default_factory=dict)         # {"build", "simulate", "write"}
 
 
 class ShardProgress:
@@ -68,42 +72,108 @@ def progress_topic(run: str) -> str:
 
 
 class ShardView:
-    """Examples [start, stop) of a zarr or dask array, read batch by batch as the
-    shard runs, so a worker holds one batch of input however large the shard."""
+    """Examples [start, stop) of a zarr or dask array, read a chunk at a time as the
+    shard runs: a worker holds about one chunk of input however large the shard,
+    and reads (or computes) each chunk once however small the batches."""
 
     def __init__(self, data, start, stop):
         self.data = data
         self.start = start
+        self.stop = stop
         self.shape = (stop - start,) + tuple(data.shape[1:])
+        self.rows = None
+        self.span = (0, 0)  # the global examples self.rows holds
 
     def __getitem__(self, index):
-        part = self.data[self.start + index.start:self.start + index.stop]
-        # dask computes here, in this task's thread, without calling the cluster
-        return part.compute(scheduler="synchronous") if hasattr(part, "dask") else part
+        begin, end = self.start + index.start, self.start + index.stop
+        if not (self.span[0] <= begin and end <= self.span[1]):
+            read_end = min(self.stop, max(end, _chunk_end(self.data, begin)))
+            self.rows = read(self.data, begin, read_end)
+            self.span = (begin, read_end)
+        return self.rows[begin - self.span[0]:end - self.span[0]]
+
+
+def _chunk_end(data, example) -> int:
+    """The end of the chunk (along the examples) that holds ``example``."""
+    if hasattr(data, "dask"):
+        return int(next(end for end in np.cumsum(data.chunks[0]) if end > example))
+    return (example // data.chunks[0] + 1) * data.chunks[0]
+
+
+def read(data, start, stop) -> np.ndarray:
+    """Examples [start, stop) of a zarr or dask array, in memory."""
+    part = data[start:stop]
+    # dask computes here, in this task's thread, without calling the cluster
+    return np.asarray(part.compute(scheduler="synchronous") if hasattr(part, "dask") else part)
+
+
+def is_lazy(data) -> bool:
+    """Whether ``data`` is a handle (a zarr or dask array) rather than data in memory."""
+    return hasattr(data, "dask") or is_zarr(data)
 
 
 def read_on_worker(data, start, stop):
     """A shard's part of an input: numpy and lists arrive sliced; zarr arrays and
     dask arrays arrive whole (they are handles) and are read here."""
-    if hasattr(data, "dask") or is_zarr(data):
+    if is_lazy(data):
         return ShardView(data, start, stop)
     return data
+
+
+def labels_on_worker(labels, start, stop, metric, pop):
+    """A shard's labels: in memory they arrive sliced and checked; zarr and dask
+    labels arrive whole and are read and checked here, as the driver would have."""
+    if not is_lazy(labels):
+        return labels
+    labels = read(labels, start, stop)
+    if metric is not None:
+        metric.check(labels, pop, f"y[{pop.name}] (examples {start}..{stop - 1})")
+    return labels
 
 
 def is_zarr(data) -> bool:
     return type(data).__module__.startswith("zarr")
 
 
+class TimedRecording:
+    """A recording that adds up the seconds its start and close take: laying out
+    the shard's parts and draining its writer, the store time the simulation
+    does not overlap."""
+
+    def __init__(self, recording):
+        self.recording = recording
+        self.seconds = 0.0
+
+    def __getattr__(self, name):
+        # The rest of the recording's interface (sink, abort, ...) passes through
+        return getattr(self.recording, name)
+
+    def start(self):
+        began = time.perf_counter()
+        self.recording.start()
+        self.seconds += time.perf_counter() - began
+
+    def close(self, metrics=None):
+        began = time.perf_counter()
+        self.recording.close(metrics)
+        self.seconds += time.perf_counter() - began
+
+
 def run_shard(shard: Shard, network, compiler, inputs, outputs, metrics, callbacks):
     """Simulate the shard on this worker's cached model; errors name the shard."""
+    began = time.perf_counter()
     compiled, lock = model_cache(get_worker()).get(shard.model_key, network, compiler)
+    build = time.perf_counter() - began
     size = shard.stop - shard.start
     inputs = {pop: read_on_worker(data, shard.start, shard.stop) for pop, data in inputs.items()}
     templates = resolve_callbacks(callbacks)
     callbacks = templates + [ShardProgress(progress_topic(shard.run), shard.index)]
-    recording = PartRecording(shard.store, shard.part) if shard.store is not None \
-        else MemoryRecording()
+    recording = TimedRecording(PartRecording(shard.store, shard.part)
+                               if shard.store is not None else MemoryRecording())
     try:
+        outputs = {pop: labels_on_worker(labels, shard.start, shard.stop, metrics.get(pop), pop)
+                   for pop, labels in outputs.items()} if shard.mode == "evaluate" else outputs
+        began = time.perf_counter()
         with lock:
             if shard.mode == "evaluate":
                 metrics, cb_data = compiled.evaluate_examples(
@@ -115,6 +185,7 @@ def run_shard(shard: Shard, network, compiler, inputs, outputs, metrics, callbac
                     inputs, list(outputs), size, callbacks, recording,
                     first_example=shard.start, num_examples=shard.num_examples)
                 metrics = {}
+        simulate = time.perf_counter() - began - recording.seconds
     except Exception as error:
         note = f"in snnflow shard {shard.index} ({shard.examples})"
         if not hasattr(error, "add_note"):  # Python 3.10
@@ -126,8 +197,12 @@ def run_shard(shard: Shard, network, compiler, inputs, outputs, metrics, callbac
     callback_data = {index: callback.get_data() for index, callback in enumerate(templates)
                      if hasattr(callback, "get_data")
                      and not (shard.store is not None and isinstance(callback, Recorder))}
+    timings = {"build": build, "simulate": simulate, "write": recording.seconds}
     result = ShardResult({o.name: dict(m.state) for o, m in metrics.items()}, callback_data,
-                         {o.name: p for o, p in predictions.items()})
+                         {o.name: p for o, p in predictions.items()}, timings)
     if shard.store is not None:
-        recording.mark_complete(result)
+        began = time.perf_counter()
+        recording.recording.mark_complete(result)
+        # The marker holds the result, so its own write time reaches only the caller
+        timings["write"] += time.perf_counter() - began
     return result
