@@ -63,10 +63,10 @@ class ZarrRun:
         self.root.attrs["snnflow"] = {"version": __version__, "fingerprint": self.fingerprint,
                                       "complete": False, **(attrs or {})}
         self.root.create_group(SHARDS)
+        # Attributes given at creation: one metadata write per group, not two
         for key, layout in layouts.items():
-            group = self.root.create_group(encode_key(key))
-            group.attrs.update({"key": repr(key), "kind": layout.kind, "parts": [],
-                                **layout.attrs})
+            self.root.create_group(encode_key(key), attributes={
+                "key": repr(key), "kind": layout.kind, "parts": [], **layout.attrs})
 
     def finished_shards(self) -> dict:
         """{part name: the shard's pickled result} of every complete shard."""
