@@ -14,7 +14,8 @@ def get_engine_class(backend: str) -> type[Engine]:
             raise ImportError("backend='genn' needs pygenn, which is not on the package "
                               "registry: build it from GeNN's source (see DEVELOPERS.md), "
                               "then pip install snnflow[genn]") from error
-        raise NotImplementedError("the GeNN engine is not available yet")
+        from .genn import GennEngine
+        return GennEngine
     raise ValueError(f"backend must be 'numpy' or 'genn', got {backend!r}")
 
 

@@ -16,6 +16,8 @@ class Engine(ABC):
 
     #: how many examples one batch may hold on this engine (None: no limit)
     max_batch_size: int | None = None
+    #: what simulates, as messages name it
+    device: str = "NumPy"
 
     def __init__(self, network, *, dt, batch_size, evaluate_timesteps, rng_seed,
                  reset_time_between_batches, reset_vars_between_batches,

@@ -42,7 +42,8 @@ class InferenceCompiler:
         check_network(network)
         limit = self.engine_class.max_batch_size
         if limit is not None and self.batch_size > limit:
-            raise ValueError(f"batch_size={self.batch_size} is more than the {self.backend} "
-                             f"backend supports ({limit})")
+            raise ValueError(f"batch_size={self.batch_size} is more than backend="
+                             f"{self.backend!r} supports on {self.engine_class.device} "
+                             f"backend: at most {limit}")
         engine = self.engine_class(network, **self.options())
         return CompiledInferenceNetwork(network, engine, self, name)

@@ -1,0 +1,230 @@
+"""GennEngine: the network as one GeNN model, built by pygenn and run on GeNN's
+best available backend (CUDA where present, else the single-threaded CPU one)."""
+from __future__ import annotations
+
+import numpy as np
+import pygenn
+from pygenn import (GeNNModel, create_neuron_model, create_postsynaptic_model,
+                    create_weight_update_model, init_postsynaptic, init_weight_update)
+from pygenn.genn_model import backend_modules
+
+from ..engine import Engine
+from .build_cache import MODEL_NAME, build_cache, content_key
+from .connectivity import SynapseLayout
+from .models import STATE_NAMES, WEIGHT_UPDATE, neuron_definition, postsynaptic_definition
+from .spike_arrays import RecordingBuffer, clear_spikes_in_flight
+
+F32 = np.float32
+#: pygenn lists its backends best first
+BACKEND = next(iter(backend_modules))
+#: GPU backends simulate any batch size; the CPU one one example at a time
+BATCHED_BACKENDS = ("cuda", "hip", "opencl")
+
+
+class PopulationModel:
+    """A population's neuron group, its definition and, if it spikes, its recording."""
+
+    def __init__(self, pop, group, definition):
+        self.pop = pop
+        self.group = group
+        self.definition = definition
+        self.recording = None
+
+
+class ConnectionModel:
+    """A connection's synapse group, weight layout and postsynaptic definition.
+    ``models`` keeps the group's pygenn models alive: the group does not."""
+
+    def __init__(self, conn, group, layout, synapse, models):
+        self.conn = conn
+        self.group = group
+        self.layout = layout
+        self.synapse = synapse
+        self.models = models
+
+
+class GennEngine(Engine):
+    """Simulates with GeNN, float32 throughout, in GeNN's (and the NumPy engine's)
+    order: delivery of last step's spikes, then each population's update, threshold
+    test, readout and reset. State lives on the device; reads pull on demand."""
+
+    device = f"GeNN's {BACKEND}"
+    max_batch_size = None if BACKEND in BATCHED_BACKENDS else 1
+
+    def __init__(self, network, **options):
+        super().__init__(network, **options)
+        model = GeNNModel("float", MODEL_NAME, backend=BACKEND)
+        model.dt = self.dt
+        model.batch_size = self.batch_size
+        # Drawn in the NumPy engine's order, so initializers give the same numbers
+        rng = np.random.default_rng(self.rng_seed)
+        self.pops = {}
+        structure = [pygenn.__version__, BACKEND, self.dt, self.batch_size]
+        for index, pop in enumerate(network.populations):
+            definition = neuron_definition(pop, rng, self.dt, self.evaluate_timesteps)
+            group = model.add_neuron_population(
+                f"p{index:04d}", pop.num_neurons, create_neuron_model(**definition.code),
+                definition.params, {**definition.state, **definition.constants,
+                                    **self._readout_init(definition, pop)})
+            if definition.code["class_name"] == "SpikeInput":
+                # Room for the batch's spikes (compiled networks check the budget)
+                group.extra_global_params["SpikeTimes"].set_init_values(
+                    np.zeros(pop.neuron.max_spikes, dtype=F32))
+            group.spike_recording_enabled = definition.spiking
+            self.pops[pop] = PopulationModel(pop, group, definition)
+            structure.append((pop.num_neurons, definition.code, definition.params))
+        self.conns = {}
+        for index, conn in enumerate(network.connections):
+            layout = SynapseLayout(conn.connectivity.synapse_matrix(
+                conn.source.shape, conn.target.shape, rng))
+            synapse = postsynaptic_definition(conn.synapse, self.dt)
+            models = (create_weight_update_model(**WEIGHT_UPDATE),
+                      create_postsynaptic_model(**synapse.code))
+            # Zero-padded names keep GeNN's order of incoming currents the creation order
+            group = model.add_synapse_population(
+                f"c{index:04d}", layout.matrix_type, self.pops[conn.source].group,
+                self.pops[conn.target].group,
+                init_weight_update(models[0], {}, {"g": layout.weights}),
+                init_postsynaptic(models[1], synapse.params, synapse.state))
+            if layout.matrix_type == "SPARSE":
+                group.set_sparse_connections(layout.pre, layout.post)
+                # After the connections, which set it to the longest row (maybe 0)
+                group.max_connections = layout.max_row_length
+            self.conns[conn] = ConnectionModel(conn, group, layout, synapse, models)
+            structure.append((network.populations.index(conn.source),
+                              network.populations.index(conn.target), layout.structure(),
+                              synapse.code, synapse.params))
+        self.key = content_key(structure)
+        build_cache.build(model, self.key, self)
+        model.load(num_recording_timesteps=self.evaluate_timesteps)
+        for state in self.pops.values():
+            if state.definition.spiking:
+                state.recording = RecordingBuffer(state.group, state.pop.num_neurons,
+                                                  self.batch_size, self.evaluate_timesteps)
+        self.model = model
+        self._num_examples = 0
+        self._spikes = {}
+
+    @staticmethod
+    def _readout_init(definition, pop):
+        if definition.readout_start is None:
+            return {}
+        return {"Readout": np.full(pop.num_neurons, definition.readout_start, dtype=F32)}
+
+    @property
+    def timestep(self):
+        return self.model.timestep
+
+    def start_batch(self, inputs, example_indices):
+        num_examples = len(example_indices)
+        fresh = self.reset_vars_between_batches or num_examples != self._num_examples
+        for state in self.pops.values():
+            definition = state.definition
+            if fresh:
+                for name, initial in definition.state.items():
+                    self._fill(state.group.vars[name], initial)
+            if definition.readout_start is not None:
+                self._fill(state.group.vars["Readout"], definition.readout_start)
+            if state.pop in inputs:
+                self._load_input(state, inputs[state.pop], num_examples)
+        if fresh or self.reset_in_syn_between_batches:
+            for conn in self.conns.values():
+                conn.group.out_post.view[:] = 0.0
+                conn.group.out_post.push_to_device()
+                for name in conn.synapse.state:
+                    self._fill(conn.group.psm_vars[name], 0.0)
+        if fresh:
+            clear_spikes_in_flight(c.group for c in self.conns.values())
+        if self.reset_time_between_batches:
+            self.model.timestep = 0
+        self._num_examples = num_examples
+        self._spikes = {}
+
+    @staticmethod
+    def _fill(var, value):
+        var.view[...] = value
+        var.push_to_device()
+
+    def _load_input(self, state, values, num_examples):
+        group = state.group
+        if state.definition.code["class_name"] == "SpikeInput":
+            self._load_spike_trains(state, values)
+            return
+        batch = group.vars["Input"].view.reshape(self.batch_size, -1)
+        batch[...] = 0.0
+        batch[:num_examples] = np.asarray(values, dtype=F32).reshape(num_examples, -1)
+        group.vars["Input"].push_to_device()
+
+    def _load_spike_trains(self, state, trains):
+        """One time array for the batch; each neuron's pending spikes are
+        times[start:end], as the NumPy engine keeps them."""
+        group = state.group
+        n = state.pop.num_neurons
+        start = np.zeros((self.batch_size, n), dtype=np.uint32)
+        end = np.zeros((self.batch_size, n), dtype=np.uint32)
+        offset = 0
+        for example, train in enumerate(trains):
+            ends = np.asarray(train.end_spikes, dtype=np.int64) + offset
+            start[example] = np.concatenate([[offset], ends[:-1]])
+            end[example] = ends
+            offset += len(train.spike_times)
+        times = group.extra_global_params["SpikeTimes"]
+        if offset:
+            times.view[:offset] = np.concatenate([np.asarray(t.spike_times, dtype=F32)
+                                                  for t in trains])
+        times.push_to_device()
+        for name, value in (("StartSpike", start), ("EndSpike", end)):
+            var = group.vars[name]
+            var.view[...] = value.reshape(var.view.shape)
+            var.push_to_device()
+
+    def step(self):
+        self.model.step_time()
+        self._spikes = {}
+
+    def spikes(self, pop):
+        state = self.pops[pop]
+        if state.recording is None:
+            return np.zeros((self._num_examples, pop.num_neurons), dtype=bool)
+        if pop not in self._spikes:
+            self._spikes[pop] = state.recording.spikes(self.model.timestep - 1)[
+                :self._num_examples]
+        return self._spikes[pop]
+
+    def get_var(self, pop, name):
+        return self._batch_values(self._state_var(pop, name))
+
+    def set_var(self, pop, name, values):
+        var = self._state_var(pop, name)
+        view = var.view.reshape(self.batch_size, -1)
+        view[:self._num_examples] = np.asarray(values, dtype=F32)
+        var.push_to_device()
+
+    def _state_var(self, pop, name):
+        names = pop.neuron.var_names()
+        if name not in names:
+            raise KeyError(f"population {pop.name} has no state variable {name!r}; "
+                           f"it has {sorted(names)}")
+        return self.pops[pop].group.vars[STATE_NAMES[name]]
+
+    def readout(self, pop):
+        state = self.pops[pop]
+        if state.definition.readout_start is None:
+            values = self.get_var(pop, "v")
+        else:
+            values = self._batch_values(state.group.vars["Readout"])
+            if state.definition.negate_readout:
+                values = -values
+        return values.reshape((-1,) + pop.shape)
+
+    def _batch_values(self, var):
+        """float32 (examples, neurons) of a per-example variable, pulled now."""
+        var.pull_from_device()
+        return var.view.reshape(self.batch_size, -1)[:self._num_examples].copy()
+
+    def get_conn_var(self, conn, name):
+        if name != "weight":
+            raise KeyError(f"connection {conn.name} has no variable {name!r}; it has "
+                           f"['weight']")
+        model = self.conns[conn]
+        return model.layout.dense(model.group)

@@ -1,0 +1,208 @@
+"""GeNN models (neuron, postsynaptic, weight update) written from snnflow's.
+
+Each function returns a Definition: the keyword arguments of pygenn's model
+factory (code strings and variable lists: what shapes the generated code, and so
+the build's content key) and the values the model is loaded with. Every value a
+user can change (thresholds, time constants, initial state, weights) is a
+per-neuron or per-synapse variable, not a compile-time constant, so one build
+serves any values. The arithmetic is the NumPy engine's, statement by statement
+(docs/models.md), and the values come from its kernels, which draw initializers
+from the build generator in the same order."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from pygenn import VarAccess
+
+from ... import neurons, readouts, synapses
+from ..numpy.neurons import IntegrateFireKernel, LeakyIntegrateKernel, neuron_kernel
+from ..numpy.synapses import synapse_kernel
+
+F32 = np.float32
+#: FirstSpikeTime's value until a spike: minus float32's largest, as the NumPy engine
+NO_SPIKE = float(np.finfo(F32).max)
+#: GeNN's names of the state variables snnflow names
+STATE_NAMES = {"v": "V", "refrac_time": "RefracTime"}
+
+
+@dataclass
+class Definition:
+    """``code``: keyword arguments of the pygenn model factory. ``params``: values
+    of its parameters (written into the code). ``constants``: per-neuron read-only
+    values; ``state``: initial values of the state variables, restored at a reset;
+    ``readout_start``: the readout variable's value at the start of a batch (None:
+    the readout is V itself); ``negate_readout``: the readout is minus that variable."""
+    code: dict
+    params: dict = field(default_factory=dict)
+    constants: dict = field(default_factory=dict)
+    state: dict = field(default_factory=dict)
+    spiking: bool = True
+    readout_start: float | None = None
+    negate_readout: bool = False
+
+
+# Readouts accumulate in the variable "Readout": in the update code after the
+# integration (V as the threshold test sees it, before any reset) or in the reset
+# code, which runs exactly for the neurons that spiked. Var reads V itself.
+READOUT_CODE = {
+    readouts.SpikeCount: ("", "Readout += 1.0f;\n", 0.0),
+    # Spike times only grow, so the minimum is the first one
+    readouts.FirstSpikeTime: ("", "Readout = fmin(Readout, t);\n", NO_SPIKE),
+    readouts.AvgVar: ("Readout += ReadoutScale * V;\n", "", 0.0),
+    readouts.SumVar: ("Readout += V;\n", "", 0.0),
+    readouts.MaxVar: ("Readout = fmax(Readout, V);\n", "", 0.0),
+}
+
+
+def neuron_definition(pop, rng, dt, timesteps) -> Definition:
+    """The GeNN model of ``pop``'s neuron model; draws its initializers from ``rng``."""
+    model = pop.neuron
+    if isinstance(model, neurons.SpikeInput):
+        definition = _spike_input(pop)
+    elif isinstance(model, neurons.BinarySpikeInput):
+        definition = _binary_spike_input(pop)
+    elif isinstance(model, neurons.PoissonInput):
+        raise TypeError(f"population {pop.name}: the genn engine has no PoissonInput yet; "
+                        f"use backend='numpy'")
+    else:
+        kernel = neuron_kernel(model, pop.shape, rng, dt, seed_key=())
+        if isinstance(kernel, IntegrateFireKernel):
+            definition = _integrate_fire(kernel, pop, model.input_kind == "values")
+        elif isinstance(kernel, LeakyIntegrateKernel):
+            definition = _leaky_integrate(kernel, pop)
+        else:
+            raise TypeError(f"the genn engine has no model for {type(model).__name__}")
+    if model.readout is not None:
+        _add_readout(definition, model.readout, timesteps)
+    definition.code["class_name"] = type(model).__name__
+    return definition
+
+
+def _per_neuron(value, pop):
+    return np.broadcast_to(np.asarray(value, dtype=F32), (pop.num_neurons,)).copy()
+
+
+def _integrate_fire(kernel, pop, driven_by_input) -> Definition:
+    """IntegrateFire, LeakyIntegrateFire and their Input variants."""
+    constants = {"Vthresh": kernel.v_thresh}
+    current = "Input" if driven_by_input else "Isyn"
+    integrate = ""
+    if kernel.alpha is not None:
+        constants["Alpha"] = kernel.alpha
+        integrate += "V = Alpha * V;\n"
+    if kernel.input_scale is not None:
+        constants["InputScale"] = kernel.input_scale
+        integrate += f"V += {current} * InputScale;\n"
+    else:
+        integrate += f"V += {current};\n"
+    if kernel.relative_reset:
+        constants["ResetStep"] = kernel.reset_step
+        reset = "V -= ResetStep;\n"
+    else:
+        constants["Vreset"] = kernel.v_reset
+        reset = "V = Vreset;\n"
+    state = {"V": kernel.initial_state()["v"]}
+    threshold = "V >= Vthresh"
+    if kernel.tau_refrac is None:
+        sim = integrate
+    else:
+        constants["TauRefrac"] = kernel.tau_refrac
+        state["RefracTime"] = kernel.initial_state()["refrac_time"]
+        # Refractory is decided at the start of the step, before the countdown
+        sim = "const bool refractory = RefracTime > 0.0f;\n"
+        sim += integrate if kernel.integrate_during_refrac else \
+            f"if (!refractory) {{\n{integrate}}}\n"
+        sim += "if (refractory) {\nRefracTime -= dt;\n}\n"
+        threshold += " && RefracTime <= 0.0f"
+        reset += "RefracTime = TauRefrac;\n"
+    if driven_by_input:
+        constants["Input"] = 0.0
+    return _definition(pop, sim, threshold, reset, constants, state,
+                       duplicated=("Input",) if driven_by_input else ())
+
+
+def _leaky_integrate(kernel, pop) -> Definition:
+    constants = {"Alpha": kernel.alpha, "Bias": kernel.bias}
+    sim = "V = Alpha * V;\n"
+    if kernel.input_scale is not None:
+        constants["InputScale"] = kernel.input_scale
+        sim += "V += Isyn * InputScale;\n"
+    else:
+        sim += "V += Isyn;\n"
+    sim += "V += Bias;\n"
+    definition = _definition(pop, sim, "", "", constants, {"V": kernel.initial_state()["v"]})
+    definition.spiking = False
+    return definition
+
+
+def _spike_input(pop) -> Definition:
+    """Replays spike trains from one time array: each neuron's pending spikes are
+    SpikeTimes[StartSpike:EndSpike], at most one emitted per step (none at a reset)."""
+    code = {"vars": [("StartSpike", "unsigned int"), ("EndSpike", "unsigned int")],
+            "extra_global_params": [("SpikeTimes", "scalar*")],
+            "sim_code": "",
+            "threshold_condition_code": "StartSpike != EndSpike && t >= SpikeTimes[StartSpike]",
+            "reset_code": "StartSpike++;\n"}
+    none = np.zeros(pop.num_neurons, dtype=np.uint32)
+    return Definition(code, state={"StartSpike": none, "EndSpike": none})
+
+
+def _binary_spike_input(pop) -> Definition:
+    return _definition(pop, "", "Input > 0.0f", "", {"Input": 0.0}, {},
+                       duplicated=("Input",))
+
+
+def _definition(pop, sim, threshold, reset, constants, state, duplicated=()) -> Definition:
+    """``duplicated``: the constants that differ per example of a batch (inputs)."""
+    code_vars = [(name, "scalar") for name in state]
+    code_vars += [(name, "scalar", VarAccess.READ_ONLY_DUPLICATE if name in duplicated
+                   else VarAccess.READ_ONLY) for name in constants]
+    code = {"vars": code_vars, "sim_code": sim, "threshold_condition_code": threshold,
+            "reset_code": reset}
+    return Definition(code, constants={n: _per_neuron(v, pop) for n, v in constants.items()},
+                      state={n: _per_neuron(v, pop) for n, v in state.items()})
+
+
+def _add_readout(definition, readout, timesteps):
+    if type(readout) is readouts.Var:
+        return
+    sim, reset, start = READOUT_CODE[type(readout)]
+    code = definition.code
+    code["vars"] = code["vars"] + [("Readout", "scalar")]
+    code["sim_code"] += sim
+    code["reset_code"] += reset
+    if type(readout) is readouts.AvgVar:
+        # 1/T computed in double and rounded, as the NumPy engine and mlGeNN
+        code["params"] = [("ReadoutScale", "scalar")]
+        definition.params["ReadoutScale"] = float(F32(1.0 / timesteps))
+    definition.readout_start = start
+    definition.negate_readout = type(readout) is readouts.FirstSpikeTime
+
+
+def postsynaptic_definition(synapse, dt) -> Definition:
+    """Delta: all of inSyn is this step's current. Exponential: inSyn only collects
+    this step's deliveries, which join the decaying accumulator G before the
+    current is taken, so G grows by the sum of the step's weights as the NumPy
+    engine's accumulator does (adding them one by one to G would round differently)."""
+    if type(synapse) is synapses.Delta:
+        return Definition({"class_name": "Delta",
+                           "sim_code": "injectCurrent(inSyn);\ninSyn = 0.0f;\n"})
+    if type(synapse) is synapses.Exponential:
+        kernel = synapse_kernel(synapse, dt)
+        params = {"Decay": float(kernel.decay)}
+        current = "G"
+        if kernel.scale is not None:
+            params["Scale"] = float(kernel.scale)
+            current = "G * Scale"
+        code = {"class_name": "Exponential", "params": [(p, "scalar") for p in params],
+                "vars": [("G", "scalar")],
+                "sim_code": f"G += inSyn;\ninSyn = 0.0f;\ninjectCurrent({current});\n"
+                            f"G *= Decay;\n"}
+        return Definition(code, params=params, state={"G": 0.0})
+    raise TypeError(f"the genn engine has no model for synapse {type(synapse).__name__}")
+
+
+#: Every connection: a spike adds its synapse's weight to the target's inSyn
+WEIGHT_UPDATE = {"class_name": "StaticWeight", "vars": [("g", "scalar", VarAccess.READ_ONLY)],
+                 "pre_spike_syn_code": "addToPost(g);\n"}

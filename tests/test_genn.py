@@ -1,0 +1,304 @@
+"""The GeNN engine against the NumPy engine: the same networks and inputs give the
+same spikes, voltages, readouts, metrics and recordings, bit for bit, on GeNN's
+single-threaded CPU backend (batch size 1). Skipped without pygenn."""
+import numpy as np
+import pytest
+
+pytest.importorskip("pygenn")
+
+from snnflow import Connection, InputLayer, Layer, Network, Population, SequentialNetwork  # noqa: E402
+from snnflow.backends.genn.build_cache import build_cache  # noqa: E402
+from snnflow.callbacks import ConnVarRecorder, SpikeRecorder, VarRecorder  # noqa: E402
+from snnflow.compilers import InferenceCompiler  # noqa: E402
+from snnflow.connectivity import (AvgPool2D, AvgPoolDense2D, Conv2D, Dense,  # noqa: E402
+                                  FixedProbability, OneToOne)
+from snnflow.initializers import Normal, Uniform  # noqa: E402
+from snnflow.neurons import (BinarySpikeInput, IntegrateFire, IntegrateFireInput,  # noqa: E402
+                             LeakyIntegrate, LeakyIntegrateFire, LeakyIntegrateFireInput,
+                             PoissonInput, SpikeInput)
+
+F32 = np.float32
+STEPS = 30
+
+
+def compile_on(backend, net, timesteps=STEPS, **options):
+    return InferenceCompiler(evaluate_timesteps=timesteps, backend=backend,
+                             **options).compile(net)
+
+
+def random_trains(sim, rng, num_neurons, num_examples, count=8, steps=STEPS):
+    """Spike trains with off-grid and repeated times (several due in one step)."""
+    per_example = []
+    for _ in range(num_examples):
+        per_example.append({n: sorted((rng.integers(0, steps, count) +
+                                       rng.choice([0.0, 0.0, 0.4], count)).tolist())
+                            for n in range(num_neurons)})
+    return sim.trains(per_example, num_neurons)
+
+
+def assert_same_traces(sim, net, inputs, pops, steps=STEPS, var_names=("v", "refrac_time")):
+    """Step both engines through one batch; every step's spikes and variables match."""
+    traces = [sim.trace(compile_on(backend, net, steps), inputs, pops, steps,
+                        var_names=var_names) for backend in ("numpy", "genn")]
+    expected, got = traces
+    for pop in pops:
+        assert set(got[pop]) == set(expected[pop])
+        for name in expected[pop]:
+            np.testing.assert_array_equal(got[pop][name], expected[pop][name],
+                                          err_msg=f"{pop.name}.{name}")
+    return expected
+
+
+def driven(neuron, rng, n_pre=12, n_post=10, synapse="delta"):
+    net = Network()
+    with net:
+        inp = Population(SpikeInput(max_spikes=10000), n_pre)
+        pop = Population(neuron, n_post)
+        Connection(inp, pop, Dense(rng.normal(0.25, 0.35, (n_pre, n_post))), synapse=synapse)
+    return net, inp, pop
+
+
+# ------------------------------------------------------------------ neuron models
+
+SPIKE_DRIVEN = {
+    "integrate_fire": IntegrateFire(v_thresh=1.0, v_reset=-0.25),
+    "lif_relative": LeakyIntegrateFire(v_thresh=1.0, v_reset=-0.2, tau_mem=10.0),
+    "lif_absolute": LeakyIntegrateFire(v_thresh=0.8, tau_mem=15.0, relative_reset=False),
+    "lif_scale_i": LeakyIntegrateFire(v_thresh=0.1, tau_mem=7.0, scale_i=True),
+    "lif_refrac": LeakyIntegrateFire(tau_mem=10.0, tau_refrac=2.5),
+    "lif_refrac_held": LeakyIntegrateFire(tau_mem=10.0, tau_refrac=3.0,
+                                          integrate_during_refrac=False),
+    "lif_per_neuron_values": LeakyIntegrateFire(v_thresh=Uniform(0.5, 1.5), v=Normal(0.0, 0.3),
+                                                tau_mem=np.linspace(5.0, 30.0, 10),
+                                                tau_refrac=Uniform(0.0, 4.0)),
+    "leaky_integrate": LeakyIntegrate(bias=0.05, tau_mem=12.0),
+    "leaky_integrate_scale_i": LeakyIntegrate(v=0.3, tau_mem=12.0, scale_i=True),
+}
+
+
+@pytest.mark.parametrize("name", SPIKE_DRIVEN)
+def test_neuron_models_identical(sim, name):
+    rng = np.random.default_rng(1)
+    net, inp, pop = driven(SPIKE_DRIVEN[name], rng)
+    out = assert_same_traces(sim, net, {inp: random_trains(sim, rng, 12, 1)}, [inp, pop])
+    # The comparison means something: the inputs spike and V moves
+    assert out[inp]["spikes"].sum() > 50 and np.ptp(out[pop]["v"]) > 0.5
+    if "integrate" not in name or "fire" in name:
+        assert out[pop]["spikes"].sum() > 5
+
+
+@pytest.mark.parametrize("neuron", [IntegrateFireInput(v_thresh=1.0),
+                                    LeakyIntegrateFireInput(v_thresh=0.5, tau_mem=8.0,
+                                                            tau_refrac=2.0),
+                                    BinarySpikeInput()], ids=type)
+def test_value_driven_inputs_identical(sim, neuron):
+    rng = np.random.default_rng(2)
+    net = Network()
+    with net:
+        inp = Population(neuron, (3, 4))
+        out = Population(IntegrateFire(v_thresh=2.0), 5)
+        Connection(inp, out, Dense(rng.normal(0.3, 0.3, (12, 5))))
+    x = (rng.random((1, 3, 4)) * (rng.random((1, 3, 4)) < 0.7)).astype(F32)
+    traces = assert_same_traces(sim, net, {inp: x}, [inp, out])
+    assert traces[inp]["spikes"].sum() > 10
+
+
+def test_poisson_input_is_refused_before_building():
+    net = Network()
+    with net:
+        Population(PoissonInput(), 4)
+    with pytest.raises(TypeError, match="PoissonInput"):
+        compile_on("genn", net)
+
+
+# -------------------------------------------------------- synapses, connectivity
+
+@pytest.mark.parametrize("synapse", ["delta", "exponential", "exponential_scale_i"])
+def test_synapse_models_identical(sim, synapse):
+    from snnflow.synapses import Exponential
+    models = {"delta": "delta", "exponential": Exponential(tau=4.0),
+              "exponential_scale_i": Exponential(tau=3.0, scale_i=True)}
+    rng = np.random.default_rng(3)
+    net = Network()
+    with net:
+        inp = Population(SpikeInput(), 12)
+        pop = Population(LeakyIntegrateFire(v_thresh=1.5, tau_mem=10.0), 10)
+        Connection(inp, pop, Dense(rng.normal(0.2, 0.35, (12, 10))), synapse=models[synapse])
+        # A second connection into the same population: two currents are summed
+        Connection(inp, pop, FixedProbability(0.3, Normal(0.1, 0.2)), synapse=models[synapse])
+    out = assert_same_traces(sim, net, {inp: random_trains(sim, rng, 12, 1)}, [pop])
+    assert out[pop]["spikes"].sum() > 5
+
+
+def image_net(rng, connectivity, target_shape=None):
+    net = Network()
+    with net:
+        inp = Population(SpikeInput(), (6, 6, 2))
+        pop = Population(IntegrateFire(v_thresh=0.75), target_shape)
+        Connection(inp, pop, connectivity)
+    return net, inp, pop
+
+
+@pytest.mark.parametrize("which", ["one_to_one", "conv2d_same", "conv2d_strided",
+                                   "avg_pool", "avg_pool_dense", "fixed_probability_empty"])
+def test_connectivity_identical(sim, which):
+    rng = np.random.default_rng(4)
+    connectivity, shape = {
+        "one_to_one": (OneToOne(rng.normal(0.5, 0.3, 72)), None),
+        "conv2d_same": (Conv2D(rng.normal(0.1, 0.3, (3, 3, 2, 3)), 3, 3,
+                               conv_padding="same"), None),
+        "conv2d_strided": (Conv2D(Normal(0.2, 0.3), 4, (2, 3), conv_strides=2,
+                                  flatten=True), None),
+        "avg_pool": (AvgPool2D(2, pool_strides=1), None),
+        "avg_pool_dense": (AvgPoolDense2D(rng.normal(0.4, 0.4, (18, 7)), 2), 7),
+        "fixed_probability_empty": (FixedProbability(0.0, 1.0), 5),
+    }[which]
+    net, inp, pop = image_net(rng, connectivity, shape)
+    out = assert_same_traces(sim, net, {inp: random_trains(sim, rng, 72, 1)}, [pop])
+    if which != "fixed_probability_empty":
+        assert out[pop]["spikes"].sum() > 5
+
+
+# --------------------------------------------------------------- readouts, runs
+
+def test_readouts_and_metrics_identical(sim):
+    rng = np.random.default_rng(5)
+    net = Network()
+    with net:
+        inp = Population(SpikeInput(), 16)
+        hid = Population(LeakyIntegrateFire(tau_mem=10.0, tau_refrac=2.0), 12)
+        Connection(inp, hid, Dense(rng.normal(0.25, 0.4, (16, 12))))
+        outs = {}
+        for readout, neuron in [
+                ("spike_count", IntegrateFire(v_thresh=0.5, readout="spike_count")),
+                ("first_spike_time", LeakyIntegrateFire(v_thresh=0.5,
+                                                        readout="first_spike_time")),
+                ("var", LeakyIntegrate(readout="var")),
+                ("avg_var", LeakyIntegrate(readout="avg_var")),
+                ("sum_var", LeakyIntegrateFire(v_thresh=0.8, readout="sum_var")),
+                ("max_var", LeakyIntegrate(v=-0.5, readout="max_var"))]:
+            outs[readout] = Population(neuron, 4)
+            Connection(hid, outs[readout], Dense(rng.normal(0.0, 0.5, (12, 4))),
+                       synapse="exponential")
+    x = random_trains(sim, rng, 16, 6)
+    y = rng.integers(0, 4, 6)
+    results = {}
+    for backend in ("numpy", "genn"):
+        compiled = compile_on(backend, net)
+        predictions, _ = compiled.predict({inp: x}, list(outs.values()), callbacks=[])
+        metrics, _ = compiled.evaluate({inp: x}, {o: y for o in outs.values()}, callbacks=[])
+        results[backend] = predictions, {o: m.state for o, m in metrics.items()}
+    (expected, expected_metrics), (got, got_metrics) = results["numpy"], results["genn"]
+    for readout, pop in outs.items():
+        np.testing.assert_array_equal(got[pop], expected[pop], err_msg=readout)
+        assert got_metrics[pop] == expected_metrics[pop], readout
+    # Not vacuous: spikes were counted, some neurons never spiked, voltages vary
+    assert expected[outs["spike_count"]].max() > 1
+    assert (expected[outs["first_spike_time"]] < -1e38).any()
+    assert (expected[outs["first_spike_time"]] > -STEPS).any()
+    assert np.ptp(expected[outs["avg_var"]]) > 0.1
+
+
+def recorded_run(backend, net, inp, hid, out, conn, x, y, **options):
+    callbacks = [SpikeRecorder(inp, key="in"),
+                 SpikeRecorder(hid, key="hid", example_filter=[0, 3], neuron_filter=[1, 4, 7]),
+                 VarRecorder(hid, "v", key="v", neuron_filter=np.s_[::2]),
+                 VarRecorder(out, "v", key="out_v"),
+                 ConnVarRecorder(conn, "weight", key="w")]
+    compiled = compile_on(backend, net, 20, **options)
+    metrics, cb_data = compiled.evaluate({inp: x}, {out: y}, callbacks=callbacks)
+    return metrics[out].state, cb_data
+
+
+def assert_same_data(expected, got):
+    assert set(got) == set(expected)
+    for key in expected:
+        np.testing.assert_equal(got[key], expected[key], err_msg=key)
+
+
+@pytest.mark.parametrize("options", [
+    {},
+    {"reset_vars_between_batches": False},
+    {"reset_vars_between_batches": False, "reset_in_syn_between_batches": True},
+    {"reset_vars_between_batches": False, "reset_time_between_batches": False},
+], ids=str)
+def test_recordings_and_resets_identical(sim, options):
+    rng = np.random.default_rng(6)
+    net = Network()
+    with net:
+        inp = Population(SpikeInput(), 10, record_spikes=True)
+        hid = Population(LeakyIntegrateFire(tau_mem=12.0, tau_refrac=1.5), 9,
+                         record_spikes=True)
+        out = Population(LeakyIntegrate(tau_mem=20.0, readout="avg_var"), 3)
+        Connection(inp, hid, Dense(rng.normal(0.3, 0.4, (10, 9))), synapse="exponential")
+        conn = Connection(hid, out, FixedProbability(0.6, Normal(0.2, 0.5)))
+    x = random_trains(sim, rng, 10, 5, steps=20)
+    y = rng.integers(0, 3, 5)
+    expected = recorded_run("numpy", net, inp, hid, out, conn, x, y, **options)
+    got = recorded_run("genn", net, inp, hid, out, conn, x, y, **options)
+    assert got[0] == expected[0]
+    assert_same_data(expected[1], got[1])
+    assert sum(len(t) for t in expected[1]["hid"][0]) > 0
+
+
+# --------------------------------------------------------- compiler and builds
+
+def test_batch_size_beyond_the_cpu_backend_is_refused_naming_it():
+    from snnflow.backends.genn import GennEngine
+    if GennEngine.max_batch_size is None:
+        pytest.skip("a GPU backend takes any batch size")
+    net = Network()
+    with net:
+        Population(IntegrateFire(), 3)
+    with pytest.raises(ValueError, match="batch_size=4 .*genn.*single_threaded_cpu"):
+        InferenceCompiler(evaluate_timesteps=5, batch_size=4, backend="genn").compile(net)
+
+
+def test_same_structure_builds_once_and_models_stay_independent(sim):
+    rng = np.random.default_rng(7)
+    net, inp, pop = driven(LeakyIntegrateFire(tau_mem=9.0, v_thresh=0.9), rng, 8, 6)
+    other, other_inp, other_pop = driven(LeakyIntegrateFire(tau_mem=25.0, v_thresh=0.6),
+                                         rng, 8, 6)
+    first = compile_on("genn", net)
+    builds = build_cache.builds
+    # Same structure, different values: no compilation, and both loaded at once
+    second = compile_on("genn", other)
+    third = compile_on("genn", net)
+    assert build_cache.builds == builds
+    assert first.engine.key == second.engine.key == third.engine.key
+    x = random_trains(sim, rng, 8, 1)
+    runs = [sim.trace(c, {i: x}, [p], STEPS)[p]["v"]
+            for c, i, p in [(first, inp, pop), (second, other_inp, other_pop),
+                            (third, inp, pop)]]
+    np.testing.assert_array_equal(runs[0], runs[2])
+    assert not np.array_equal(runs[0], runs[1])
+    np.testing.assert_array_equal(
+        runs[1], sim.trace(compile_on("numpy", other), {other_inp: x}, [other_pop],
+                           STEPS)[other_pop]["v"])
+
+
+def test_distributed_with_genn_matches_in_process_numpy():
+    from distributed import Client, LocalCluster
+
+    import snnflow.distributed as sd
+    rng = np.random.default_rng(8)
+    net = SequentialNetwork()
+    with net:
+        inp = InputLayer(IntegrateFireInput(v_thresh=1.0), 10)
+        hid = Layer(Dense(rng.normal(0.1, 0.4, (10, 12))), IntegrateFire(v_thresh=1.0),
+                    record_spikes=True)
+        out = Layer(Dense(rng.normal(0.0, 0.5, (12, 3))), LeakyIntegrate(readout="avg_var"))
+    x = rng.random((9, 10)) * (rng.random((9, 10)) < 0.6)
+    y = rng.integers(0, 3, 9)
+
+    def callbacks():
+        return [SpikeRecorder(hid, key="hid"), VarRecorder(out, "v", key="v")]
+    expected = InferenceCompiler(evaluate_timesteps=12).compile(net).evaluate(
+        {inp: x}, {out: y}, callbacks=callbacks())
+    genn = InferenceCompiler(evaluate_timesteps=12, backend="genn")
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client:
+        got = sd.evaluate(net, genn, {inp: x}, {out: y}, callbacks=callbacks(), client=client,
+                          shard_size=4)
+    assert got[0][out].state == expected[0][out].state
+    assert_same_data(expected[1], got[1])
