@@ -26,7 +26,7 @@ from distributed import Client
 
 import snnflow.distributed
 import snnflow.store
-from digits_train import TIMESTEPS, check, train
+from digits_train import DT, TIMESTEPS, check, train
 from snnflow.callbacks import SpikeRecorder, VarRecorder
 from snnflow.compilers import InferenceCompiler
 from snnflow.plot import raster, traces
@@ -73,7 +73,7 @@ def main(argv=None):
                                                     store.with_suffix(".checkpoints"))
     x_test, y_test = data[2]
     hidden = next(pop for pop in network.populations if pop.name == "hidden")
-    compiler = InferenceCompiler(TIMESTEPS, batch_size=64)
+    compiler = InferenceCompiler(TIMESTEPS, dt=DT, batch_size=64)
     in_process, _ = compiler.compile(network).evaluate({inputs: x_test}, {outputs: y_test},
                                                        callbacks=[])
     recorders = ["batch_progress_bar",

@@ -37,12 +37,14 @@ from snnflow.utils.data import linear_latency_encode_data
 
 REQUIRED_ACCURACY = 0.95
 
-TIMESTEPS = 30          # dt = 1 ms
+DT = 1.0                # ms
+TIMESTEPS = 30
 ENCODING_WINDOW = 20.0  # ms: the brightest pixel fires at 0, the faintest at 20
-BATCH_SIZE = 32
+BATCH_SIZE = 16
 LEARNING_RATE = 0.005
 LEARNING_RATE_DECAY = 0.95  # per epoch
 TAU_MEM, TAU_SYN = 20.0, 5.0
+W_HIDDEN, W_OUTPUT = (0.078, 0.045), (0.0, 0.1)  # initial (mean, sd)
 
 
 def load_data(seed):
@@ -71,9 +73,9 @@ def build_network():
                             record_spikes=True)
         outputs = Population(LeakyIntegrate(tau_mem=TAU_MEM, readout="avg_var"), 10,
                              name="output")
-        Connection(inputs, hidden, Dense(Normal(mean=0.078, sd=0.045)), Exponential(TAU_SYN),
+        Connection(inputs, hidden, Dense(Normal(*W_HIDDEN)), Exponential(TAU_SYN),
                    name="input_hidden")
-        Connection(hidden, outputs, Dense(Normal(mean=0.2, sd=0.37)), Exponential(TAU_SYN),
+        Connection(hidden, outputs, Dense(Normal(*W_OUTPUT)), Exponential(TAU_SYN),
                    name="hidden_output")
     return network, inputs, outputs
 
@@ -118,7 +120,7 @@ def train(seed, epochs, checkpoints):
     data = load_data(seed)
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = data
     network, inputs, outputs = build_network()
-    compiler = EventPropCompiler(TIMESTEPS, "sparse_categorical_crossentropy",
+    compiler = EventPropCompiler(TIMESTEPS, "sparse_categorical_crossentropy", dt=DT,
                                  optimiser=Adam(LEARNING_RATE), batch_size=BATCH_SIZE,
                                  rng_seed=seed)
     serialiser = Numpy(checkpoints)
@@ -139,7 +141,7 @@ def train(seed, epochs, checkpoints):
           f"accuracy {validation.accuracy[best]:.4f} at epoch {best}")
 
     network.load((best,), serialiser)
-    evaluator = InferenceCompiler(TIMESTEPS, batch_size=128).compile(network)
+    evaluator = InferenceCompiler(TIMESTEPS, dt=DT, batch_size=128).compile(network)
     val_metrics, _ = evaluator.evaluate({inputs: x_val}, {outputs: y_val}, callbacks=[])
     test_metrics, _ = evaluator.evaluate({inputs: x_test}, {outputs: y_test}, callbacks=[])
     summary = {"training": training.accuracy, "validation": validation.accuracy,
