@@ -17,37 +17,17 @@ below 95%.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 import time
 from pathlib import Path
 
-from distributed import Client
-
 import snnflow.distributed
 import snnflow.store
+from cluster_options import add_cluster_options, cluster, positive_int
 from digits_train import DT, TIMESTEPS, check, train
 from snnflow.callbacks import SpikeRecorder, VarRecorder
 from snnflow.compilers import InferenceCompiler
 from snnflow.plot import raster, traces
-
-
-@contextlib.contextmanager
-def cluster(scheduler, workers):
-    """A client of the given scheduler, or of an embedded LocalCluster."""
-    if scheduler:
-        with Client(scheduler) as client:
-            yield client
-        return
-    with snnflow.distributed.local_cluster(workers) as local, Client(local) as client:
-        yield client
-
-
-def positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive int, got {text}")
-    return value
 
 
 def parse_args(argv=None):
@@ -55,14 +35,8 @@ def parse_args(argv=None):
     parser.add_argument("--epochs", type=positive_int, default=50,
                         help="training epochs (default: 50)")
     parser.add_argument("--seed", type=int, default=0, help="training seed (default: 0)")
-    parser.add_argument("--store", default="runs/digits.zarr",
-                        help="zarr store for the recordings, replaced each run "
-                             "(default: runs/digits.zarr)")
-    parser.add_argument("--scheduler", default=None,
-                        help="address of a running Dask scheduler (default: start a "
-                             "LocalCluster on 127.0.0.1)")
-    parser.add_argument("--workers", type=positive_int, default=None,
-                        help="workers of the embedded LocalCluster (default: one per core)")
+    add_cluster_options(parser, "runs/digits.zarr",
+                        "zarr store for the recordings, replaced each run")
     return parser.parse_args(argv)
 
 
@@ -81,7 +55,7 @@ def main(argv=None):
                  SpikeRecorder(hidden, key="hidden_spikes"),
                  VarRecorder(hidden, "v", key="hidden_v", example_filter=list(range(10))),
                  VarRecorder(outputs, "v", key="output_v", example_filter=list(range(10)))]
-    with cluster(args.scheduler, args.workers) as client:
+    with cluster(args) as client:
         print(f"Dask dashboard: {client.dashboard_link}")
         start = time.perf_counter()
         metrics, _ = snnflow.distributed.evaluate(

@@ -16,16 +16,15 @@ status 1 if the SNN scores below 90%.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 import time
 
 import numpy as np
-from distributed import Client
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 import snnflow.distributed
+from cluster_options import add_cluster_options, cluster, positive_int
 from snnflow import InputLayer, Layer, SequentialNetwork
 from snnflow.callbacks import SpikeRecorder, VarRecorder
 from snnflow.compilers import InferenceCompiler
@@ -159,24 +158,6 @@ def recorders(inputs, hidden, outputs):
             VarRecorder(hidden, "v", key="hidden_v", example_filter=list(range(10)))]
 
 
-@contextlib.contextmanager
-def cluster(args):
-    """A client of the given scheduler, or of an embedded LocalCluster (closed on exit)."""
-    if args.scheduler:
-        with Client(args.scheduler) as client:
-            yield client
-        return
-    with snnflow.distributed.local_cluster(args.workers) as local, Client(local) as client:
-        yield client
-
-
-def positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive int, got {text}")
-    return value
-
-
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--timesteps", type=positive_int, default=100,
@@ -187,14 +168,8 @@ def parse_args(argv=None):
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the ANN's initial weights and minibatch order "
                              "(default: 0)")
-    parser.add_argument("--store", default="runs/digits_convert.zarr",
-                        help="zarr store for the recordings, replaced each run "
-                             "(default: runs/digits_convert.zarr)")
-    parser.add_argument("--scheduler", default=None,
-                        help="address of a running Dask scheduler (default: start a "
-                             "LocalCluster on 127.0.0.1)")
-    parser.add_argument("--workers", type=positive_int, default=None,
-                        help="workers of the embedded LocalCluster (default: one per core)")
+    add_cluster_options(parser, "runs/digits_convert.zarr",
+                        "zarr store for the recordings, replaced each run")
     return parser.parse_args(argv)
 
 

@@ -22,7 +22,8 @@ import time
 
 import snnflow.plot
 from snnflow.pipeline import Dataset, Pipeline, Sweep
-from yinyang import cluster, positive_int, snn_builder, trained_weights
+from cluster_options import add_cluster_options, cluster, positive_int
+from yinyang import snn_builder, trained_weights
 
 #: Membrane time constants (ms): from leaking most of a step's input away
 #: between spikes to hardly leaking over the 50-step presentation
@@ -39,16 +40,10 @@ def parse_args(argv=None):
                         help="timesteps (dt = 1 ms) each example is presented (default: 50)")
     parser.add_argument("--batch-size", type=positive_int, default=512,
                         help="examples simulated together (default: 512)")
-    parser.add_argument("--store", default="runs/sweep.zarr",
-                        help="zarr store of the sweep; finished points in it are kept "
-                             "(default: runs/sweep.zarr)")
+    add_cluster_options(parser, "runs/sweep.zarr",
+                        "zarr store of the sweep; finished points in it are kept")
     parser.add_argument("--plot", default="runs/sweep.png",
                         help="where to write the heat-map (default: runs/sweep.png)")
-    parser.add_argument("--scheduler", default=None,
-                        help="address of a running Dask scheduler (default: start a "
-                             "LocalCluster on 127.0.0.1)")
-    parser.add_argument("--workers", type=positive_int, default=None,
-                        help="workers of the embedded LocalCluster (default: one per core)")
     return parser.parse_args(argv)
 
 

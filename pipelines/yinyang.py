@@ -15,13 +15,11 @@ scores below 90%.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 
 import numpy as np
-from distributed import Client
 
-import snnflow.distributed
+from cluster_options import add_cluster_options, cluster, positive_int
 from snnflow import InputLayer, Layer, SequentialNetwork
 from snnflow.connectivity import Dense
 from snnflow.neurons import LeakyIntegrateFire, LeakyIntegrateFireInput
@@ -133,24 +131,6 @@ def snn_builder(weights):
     return build
 
 
-@contextlib.contextmanager
-def cluster(args):
-    """A client of the given scheduler, or of an embedded LocalCluster (closed on exit)."""
-    if args.scheduler:
-        with Client(args.scheduler) as client:
-            yield client
-        return
-    with snnflow.distributed.local_cluster(args.workers) as local, Client(local) as client:
-        yield client
-
-
-def positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive int, got {text}")
-    return value
-
-
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--examples", type=positive_int, default=1_000_000,
@@ -161,14 +141,7 @@ def parse_args(argv=None):
                         help="examples simulated together (default: 512)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the generated test set (default: 0)")
-    parser.add_argument("--store", default="runs/yinyang.zarr",
-                        help="zarr store of the run, replaced each run "
-                             "(default: runs/yinyang.zarr)")
-    parser.add_argument("--scheduler", default=None,
-                        help="address of a running Dask scheduler (default: start a "
-                             "LocalCluster on 127.0.0.1)")
-    parser.add_argument("--workers", type=positive_int, default=None,
-                        help="workers of the embedded LocalCluster (default: one per core)")
+    add_cluster_options(parser, "runs/yinyang.zarr")
     return parser.parse_args(argv)
 
 
