@@ -24,6 +24,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 import snnflow.distributed
+import relu_conversion
 from cluster_options import add_cluster_options, cluster, positive_int
 from snnflow import InputLayer, Layer, SequentialNetwork
 from snnflow.callbacks import SpikeRecorder, VarRecorder
@@ -33,12 +34,6 @@ from snnflow.neurons import IntegrateFire, IntegrateFireInput
 
 #: The SNN must reach this test accuracy for the pipeline to succeed
 REQUIRED_ACCURACY = 0.90
-
-#: Percentile of a layer's positive training activations taken as its "maximum".
-#: The true maximum is set by a handful of outliers; normalising by it makes
-#: almost every neuron fire far below the one-spike-per-step ceiling, so more
-#: timesteps are needed for the same precision (Rueckauer et al. 2017).
-NORMALISATION_PERCENTILE = 99.9
 
 HIDDEN_UNITS = 128
 EPOCHS = 40
@@ -55,81 +50,6 @@ def load_data():
     # The split is fixed (random_state=0) so that accuracies are comparable across
     # seeds; --seed only changes the ANN's training
     return train_test_split(x, y, test_size=0.3, random_state=0, stratify=y)
-
-
-def relu_activations(x, weights):
-    """Every layer's output of the bias-free ReLU network, the input first.
-
-    The last layer has no ReLU here: its outputs are the logits."""
-    activations = [x]
-    for index, w in enumerate(weights):
-        z = activations[-1] @ w
-        activations.append(z if index == len(weights) - 1 else np.maximum(z, 0.0))
-    return activations
-
-
-def train_ann(x, y, seed):
-    """Train 64 -> 128 -> 10 with softmax cross-entropy and Adam; return the weights.
-
-    No biases: an integrate-and-fire neuron has no bias current here, and a ReLU
-    network without biases converts exactly up to rate quantisation."""
-    rng = np.random.default_rng(seed)
-    sizes = [x.shape[1], HIDDEN_UNITS, int(y.max()) + 1]
-    # He initialisation keeps ReLU activations at a steady scale through the layers
-    weights = [rng.normal(0.0, np.sqrt(2.0 / n_in), size=(n_in, n_out))
-               for n_in, n_out in zip(sizes[:-1], sizes[1:])]
-    first_moment = [np.zeros_like(w) for w in weights]
-    second_moment = [np.zeros_like(w) for w in weights]
-    beta1, beta2, epsilon = 0.9, 0.999, 1e-8
-    step = 0
-    for _ in range(EPOCHS):
-        order = rng.permutation(len(x))
-        for start in range(0, len(x), MINIBATCH):
-            batch = order[start:start + MINIBATCH]
-            activations = relu_activations(x[batch], weights)
-            logits = activations[-1]
-            probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
-            probabilities /= probabilities.sum(axis=1, keepdims=True)
-            # Gradient of the mean cross-entropy with respect to the logits
-            delta = probabilities
-            delta[np.arange(len(batch)), y[batch]] -= 1.0
-            delta /= len(batch)
-            gradients = [None] * len(weights)
-            for layer in reversed(range(len(weights))):
-                gradients[layer] = activations[layer].T @ delta
-                if layer > 0:
-                    delta = (delta @ weights[layer].T) * (activations[layer] > 0.0)
-            step += 1
-            for w, g, m, v in zip(weights, gradients, first_moment, second_moment):
-                m[...] = beta1 * m + (1.0 - beta1) * g
-                v[...] = beta2 * v + (1.0 - beta2) * g * g
-                m_hat = m / (1.0 - beta1 ** step)
-                v_hat = v / (1.0 - beta2 ** step)
-                w -= LEARNING_RATE * m_hat / (np.sqrt(v_hat) + epsilon)
-    return weights
-
-
-def ann_accuracy(x, y, weights):
-    return float(np.mean(np.argmax(relu_activations(x, weights)[-1], axis=1) == y))
-
-
-def normalise_weights(x_train, weights):
-    """Data-based normalisation (Diehl et al. 2015) with a percentile maximum.
-
-    With threshold 1 and reset by subtraction, an integrate-and-fire neuron's
-    rate in spikes per step approximates its ReLU activation divided by the
-    activation that should fire every step. Scaling layer l's weights by
-    lambda_{l-1} / lambda_l, where lambda_l is layer l's (robust) maximum training
-    activation, maps each layer's activations into [0, 1] spikes per step.
-    lambda_0 = 1: the pixels already lie in [0, 1] and drive the input neurons
-    directly as current."""
-    activations = relu_activations(x_train, weights)
-    scales = [1.0]
-    for layer_output in activations[1:]:
-        positive = layer_output[layer_output > 0.0]
-        scales.append(float(np.percentile(positive, NORMALISATION_PERCENTILE)))
-    return [(w * scales[i] / scales[i + 1]).astype(np.float32)
-            for i, w in enumerate(weights)], scales[1:]
 
 
 def build_snn(weights):
@@ -178,14 +98,16 @@ def main(argv=None):
     x_train, x_test, y_train, y_test = load_data()
 
     start = time.perf_counter()
-    weights = train_ann(x_train, y_train, args.seed)
+    weights = relu_conversion.train(x_train, y_train, HIDDEN_UNITS, EPOCHS, MINIBATCH,
+                                    LEARNING_RATE, args.seed)
     train_seconds = time.perf_counter() - start
-    ann_test_accuracy = ann_accuracy(x_test, y_test, weights)
+    ann_test_accuracy = relu_conversion.accuracy(x_test, y_test, weights)
     print(f"ANN 64-{HIDDEN_UNITS}-10 (ReLU, no biases) trained in {train_seconds:.1f} s")
 
-    snn_weights, maxima = normalise_weights(x_train, weights)
-    print(f"weight normalisation: layer maxima ({NORMALISATION_PERCENTILE}th percentile of "
-          f"positive training activations) " + ", ".join(f"{m:.3f}" for m in maxima))
+    snn_weights, maxima = relu_conversion.normalise_weights(x_train, weights)
+    print(f"weight normalisation: layer maxima ({relu_conversion.NORMALISATION_PERCENTILE}th "
+          f"percentile of positive training activations) "
+          + ", ".join(f"{m:.3f}" for m in maxima))
 
     network, inputs, hidden, outputs = build_snn(snn_weights)
     compiler = InferenceCompiler(evaluate_timesteps=args.timesteps, batch_size=args.batch_size)

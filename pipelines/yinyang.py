@@ -17,8 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-import numpy as np
-
+import relu_conversion
 from cluster_options import add_cluster_options, cluster, positive_int
 from snnflow import InputLayer, Layer, SequentialNetwork
 from snnflow.connectivity import Dense
@@ -28,10 +27,6 @@ from snnflow.utils.data import yin_yang_dataset
 
 #: The SNN must reach this test accuracy for the pipeline to succeed
 REQUIRED_ACCURACY = 0.90
-
-#: Percentile of a layer's positive training activations taken as its "maximum"
-#: (Rueckauer et al. 2017): the true maximum is set by a few outliers
-NORMALISATION_PERCENTILE = 99.9
 
 TRAIN_EXAMPLES = 10_000
 #: The training set's seed; the test set is drawn with --seed, a different stream
@@ -44,69 +39,16 @@ MINIBATCH = 64
 LEARNING_RATE = 3e-3
 
 
-def relu_activations(x, weights):
-    """Every layer's output of the bias-free ReLU network, the input first (the
-    last layer's are logits). (x, y, 1 - x, 1 - y) carries a constant 1 in
-    x + (1 - x), so the first layer needs no bias."""
-    activations = [x]
-    for index, w in enumerate(weights):
-        z = activations[-1] @ w
-        activations.append(z if index == len(weights) - 1 else np.maximum(z, 0.0))
-    return activations
-
-
-def train_ann(x, y, seed):
-    """Train 4 -> 64 -> 3 with softmax cross-entropy and Adam; return the weights."""
-    rng = np.random.default_rng(seed)
-    sizes = [x.shape[1], HIDDEN_UNITS, 3]
-    weights = [rng.normal(0.0, np.sqrt(2.0 / n_in), size=(n_in, n_out))
-               for n_in, n_out in zip(sizes[:-1], sizes[1:])]
-    moments = [(np.zeros_like(w), np.zeros_like(w)) for w in weights]
-    beta1, beta2, epsilon = 0.9, 0.999, 1e-8
-    step = 0
-    for _ in range(EPOCHS):
-        order = rng.permutation(len(x))
-        for start in range(0, len(x), MINIBATCH):
-            batch = order[start:start + MINIBATCH]
-            activations = relu_activations(x[batch], weights)
-            logits = activations[-1]
-            delta = np.exp(logits - logits.max(axis=1, keepdims=True))
-            delta /= delta.sum(axis=1, keepdims=True)
-            delta[np.arange(len(batch)), y[batch]] -= 1.0
-            delta /= len(batch)
-            gradients = [None] * len(weights)
-            for layer in reversed(range(len(weights))):
-                gradients[layer] = activations[layer].T @ delta
-                if layer > 0:
-                    delta = (delta @ weights[layer].T) * (activations[layer] > 0.0)
-            step += 1
-            for w, g, (m, v) in zip(weights, gradients, moments):
-                m[...] = beta1 * m + (1.0 - beta1) * g
-                v[...] = beta2 * v + (1.0 - beta2) * g * g
-                w -= LEARNING_RATE * (m / (1.0 - beta1 ** step)) / (
-                    np.sqrt(v / (1.0 - beta2 ** step)) + epsilon)
-    return weights
-
-
-def normalise_weights(x_train, weights):
-    """Scale layer l's weights by lambda_{l-1} / lambda_l (Diehl et al. 2015), so
-    that each layer fires at most about once per step; lambda_0 = 1, the inputs
-    lie in [0, 1] and drive the input neurons as currents."""
-    scales = [1.0]
-    for layer_output in relu_activations(x_train, weights)[1:]:
-        scales.append(float(np.percentile(layer_output[layer_output > 0.0],
-                                          NORMALISATION_PERCENTILE)))
-    return [(w * scales[i] / scales[i + 1]).astype(np.float32) for i, w in enumerate(weights)]
-
-
 def trained_weights():
     """The converted weights, and the ANN's accuracy on 10,000 held-out examples."""
     x, y = yin_yang_dataset(TRAIN_EXAMPLES, seed=TRAIN_SEED)
-    weights = train_ann(x, y, seed=0)
+    # (x, y, 1 - x, 1 - y) carries a constant 1 in x + (1 - x): the first layer
+    # needs no bias
+    weights = relu_conversion.train(x, y, HIDDEN_UNITS, EPOCHS, MINIBATCH, LEARNING_RATE,
+                                    seed=0)
     x_check, y_check = yin_yang_dataset(10_000, seed=TRAIN_SEED + 1)
-    accuracy = float(np.mean(np.argmax(relu_activations(x_check, weights)[-1], axis=1)
-                             == y_check))
-    return normalise_weights(x, weights), accuracy
+    snn_weights, _ = relu_conversion.normalise_weights(x, weights)
+    return snn_weights, relu_conversion.accuracy(x_check, y_check, weights)
 
 
 def snn_builder(weights):
