@@ -1,6 +1,7 @@
 """The GeNN engine against the NumPy engine: the same networks and inputs give the
 same spikes, voltages, readouts, metrics and recordings, bit for bit, on GeNN's
-single-threaded CPU backend (batch size 1). Skipped without pygenn."""
+single-threaded CPU backend (batch size 1); PoissonInput, which draws random
+numbers, in distribution. Skipped without pygenn."""
 import numpy as np
 import pytest
 
@@ -103,12 +104,32 @@ def test_value_driven_inputs_identical(sim, neuron):
     assert traces[inp]["spikes"].sum() > 10
 
 
-def test_poisson_input_is_refused_before_building():
+@pytest.mark.parametrize("backend", ["numpy", "genn"])
+def test_poisson_input_spikes_at_its_rate(sim, backend):
+    """Per step a neuron spikes with probability 1 - exp(-rate dt); rates <= 0 never.
+    The engines draw different random numbers, so each is held to the binomial
+    distribution: every group's count within 4.5 standard deviations of its mean."""
+    steps, per_group = 200, 40
+    rates = np.repeat(np.array([0.02, 0.3, 1.5, 0.0, -0.4], dtype=F32), per_group)
     net = Network()
     with net:
-        Population(PoissonInput(), 4)
-    with pytest.raises(TypeError, match="PoissonInput"):
-        compile_on("genn", net)
+        inp = Population(PoissonInput(), len(rates))
+    compiled = compile_on(backend, net, steps, dt=0.5)
+    spikes = sim.trace(compiled, {inp: rates[None]}, [inp], steps)[inp]["spikes"][:, 0]
+    counts = spikes.reshape(steps, -1, per_group).sum(axis=(0, 2))
+    trials = steps * per_group
+    p = 1.0 - np.exp(-np.maximum(rates[::per_group], 0.0) * 0.5)
+    bound = 4.5 * np.sqrt(trials * p * (1.0 - p))
+    np.testing.assert_array_less(np.abs(counts - trials * p), bound + 1e-9)
+    assert counts[3] == counts[4] == 0
+    # Each neuron draws its own numbers: in every step some of a group spike, some not
+    per_step = spikes[:, 2 * per_group:3 * per_group].sum(axis=1)
+    assert np.all((per_step > 0) & (per_step < per_group))
+    if backend == "genn":
+        # GeNN's generator is seeded from rng_seed: a second model draws the same
+        again = compile_on(backend, net, steps, dt=0.5)
+        np.testing.assert_array_equal(
+            sim.trace(again, {inp: rates[None]}, [inp], steps)[inp]["spikes"][:, 0], spikes)
 
 
 # -------------------------------------------------------- synapses, connectivity
@@ -239,6 +260,31 @@ def test_recordings_and_resets_identical(sim, options):
     assert got[0] == expected[0]
     assert_same_data(expected[1], got[1])
     assert sum(len(t) for t in expected[1]["hid"][0]) > 0
+
+
+def test_spike_recorder_reads_each_recording_buffer_once_per_batch(sim, monkeypatch):
+    from snnflow.backends.genn.spike_arrays import RecordingBuffer
+    rng = np.random.default_rng(9)
+    net = Network()
+    with net:
+        inp = Population(SpikeInput(), 8, record_spikes=True)
+        hid = Population(LeakyIntegrateFire(v_thresh=0.6, tau_mem=10.0, readout="spike_count"),
+                         6, record_spikes=True)
+        Connection(inp, hid, Dense(rng.normal(0.3, 0.3, (8, 6))))
+    x = random_trains(sim, rng, 8, 3)
+    callbacks = [SpikeRecorder(inp, key="in"), SpikeRecorder(hid, key="hid")]
+    expected = compile_on("numpy", net).predict({inp: x}, [hid], callbacks=callbacks)[1]
+    reads = []
+    whole_batch = RecordingBuffer.steps
+    monkeypatch.setattr(RecordingBuffer, "spikes", lambda *args: pytest.fail("a per-step read"))
+    monkeypatch.setattr(RecordingBuffer, "steps",
+                        lambda *args: reads.append(args) or whole_batch(*args))
+    callbacks = [SpikeRecorder(inp, key="in"), SpikeRecorder(hid, key="hid")]
+    got = compile_on("genn", net).predict({inp: x}, [hid], callbacks=callbacks)[1]
+    assert_same_data(expected, got)
+    assert sum(len(t) for t in got["hid"][0]) > 0
+    # Three batches of one example, two recorded populations
+    assert len(reads) == 6
 
 
 # --------------------------------------------------------- compiler and builds

@@ -198,6 +198,29 @@ def test_timestep_filter(timestep_filter, steps):
         np.testing.assert_array_equal(cb_data["v"][example], expected_v(per_neuron)[steps])
 
 
+def test_timestep_filter_counts_from_each_batch_start_while_time_runs_on():
+    """Without time resets the clock runs on across batches: recorded times follow it,
+    and the filter still picks steps counted from each batch's start. Two recorders
+    of one population get their own steps."""
+    net, inp, out = relay_network()
+    times = input_times()
+    compiled = InferenceCompiler(evaluate_timesteps=T, batch_size=4,
+                                 reset_time_between_batches=False).compile(net)
+    _, cb_data = compiled.evaluate(
+        {inp: as_spike_input(times)}, {out: np.zeros(len(times), int)},
+        callbacks=[SpikeRecorder(inp, key="odd", timestep_filter=np.s_[1::2]),
+                   SpikeRecorder(inp, key="all")])
+    for example in range(EXAMPLES):
+        all_times, all_ids = cb_data["all"][0][example], cb_data["all"][1][example]
+        batch_start = example // 4 * T
+        assert np.all((all_times >= batch_start) & (all_times < batch_start + T))
+        keep = (all_times - batch_start) % 2 == 1
+        np.testing.assert_array_equal(cb_data["odd"][0][example], all_times[keep])
+        np.testing.assert_array_equal(cb_data["odd"][1][example], all_ids[keep])
+    assert len(cb_data["all"][0][EXAMPLES - 1]) > 0
+    assert 0 < sum(len(t) for t in cb_data["odd"][0]) < sum(len(t) for t in cb_data["all"][0])
+
+
 def test_record_counts():
     cb_data, times = run(lambda inp, out: [
         SpikeRecorder(inp, key="c", record_counts=True),

@@ -51,6 +51,18 @@ class Engine(ABC):
         """Boolean (examples, neurons): who spiked in the step just run."""
 
     @abstractmethod
+    def record_spikes(self, pop):
+        """Keep ``pop``'s spikes of every step of each batch from now on, for
+        ``batch_spikes``; called before a batch's first step."""
+
+    @abstractmethod
+    def batch_spikes(self, pop) -> tuple[np.ndarray, np.ndarray]:
+        """The spikes of a population passed to ``record_spikes``, in every step
+        this batch has run: (int32 timestep of each spike, int64 flat index into
+        (examples, neurons)), in time order, indices ascending within a step. Read
+        once per batch, so an engine on a device transfers the batch at once."""
+
+    @abstractmethod
     def get_var(self, pop, name: str) -> np.ndarray:
         """float32 (examples, neurons) values of state variable ``name`` now."""
 
@@ -61,11 +73,6 @@ class Engine(ABC):
     @abstractmethod
     def readout(self, pop) -> np.ndarray:
         """float32 (examples, *pop.shape) of the population's readout so far."""
-
-
-    def spike_indices(self, pop) -> np.ndarray:
-        """Sorted flat indices into (examples, neurons) of the step's spikes."""
-        return np.flatnonzero(self.spikes(pop))
 
     @abstractmethod
     def get_conn_var(self, conn, name: str) -> np.ndarray:

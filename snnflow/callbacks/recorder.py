@@ -23,7 +23,7 @@ def _check_example_filter(spec):
 class Recorder(Callback):
     """Example and timestep selection, batching and the sink; subclasses say what
     one timestep's record is (``layout``, ``begin_batch``, ``record_step(position)``,
-    ``end_batch``)."""
+    ``end_batch``), or read the whole batch from the engine in ``end_batch``."""
 
     def __init__(self, key=None, example_filter=None, timestep_filter=None):
         self.key = key
@@ -83,7 +83,8 @@ class Recorder(Callback):
     def get_data(self):
         return self.key, self._sink.data()
 
-    # Subclasses: layout(), begin_batch(), record_step(position), end_batch()
+    # Subclasses: layout(), begin_batch(), record_step(position) (or their own
+    # on_timestep_end), end_batch()
 
 
 class PopulationRecorder(Recorder):

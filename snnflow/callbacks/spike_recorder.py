@@ -30,20 +30,25 @@ class SpikeRecorder(PopulationRecorder):
                                                          ("neuron",))}, attrs=attrs)
         return Layout("spikes", events={"timesteps": "int32", "ids": "int32"}, attrs=attrs)
 
-    def begin_batch(self):
-        self._step_spikes, self._step_numbers = [], []
+    def set_params(self, compiled_network, **kwargs):
+        super().set_params(compiled_network, **kwargs)
+        self._all_timesteps = bool(self._timesteps.all())
 
-    def record_step(self, position):
-        # Keep the engine's flat spike indices as they are; the batch is sorted
-        # out once at its end, which costs far less than per-step filtering
-        self._step_spikes.append(self._engine.spike_indices(self.pop))
-        # The model's timestep, so times follow the engine's clock (dt, time resets)
-        self._step_numbers.append(self._engine.timestep - 1)
+    def begin_batch(self):
+        # Before the batch's first step, so the engine keeps all of its steps
+        self._engine.record_spikes(self.pop)
+        self._first_timestep = self._engine.timestep
+
+    def on_timestep_end(self, timestep):
+        """Nothing per step: the engine keeps the batch's spikes (GeNN in its
+        recording buffers on the device), and end_batch reads them at once."""
 
     def end_batch(self):
-        lengths = [len(s) for s in self._step_spikes]
-        flat = np.concatenate(self._step_spikes) if self._step_spikes else np.zeros(0, np.int64)
-        steps = np.repeat(np.array(self._step_numbers, dtype=np.int32), lengths)
+        # The model's timesteps, so times follow the engine's clock (dt, time resets)
+        steps, flat = self._engine.batch_spikes(self.pop)
+        if not self._all_timesteps:
+            keep = self._timesteps[steps - self._first_timestep]
+            steps, flat = steps[keep], flat[keep]
         # Floor division by a scalar is many times faster than np.divmod on int64
         rows = flat // self.pop.num_neurons
         ids = (flat - rows * self.pop.num_neurons).astype(np.int32)

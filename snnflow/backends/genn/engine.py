@@ -12,7 +12,8 @@ from ..engine import Engine
 from .build_cache import MODEL_NAME, build_cache, content_key
 from .connectivity import SynapseLayout
 from .models import STATE_NAMES, WEIGHT_UPDATE, neuron_definition, postsynaptic_definition
-from .spike_arrays import RecordingBuffer, clear_spikes_in_flight
+from .resets import RESET_IN_SYN, RESET_READOUTS, RESET_VARS, BatchResets
+from .spike_arrays import RecordingBuffer
 
 F32 = np.float32
 #: pygenn lists its backends best first
@@ -94,6 +95,11 @@ class GennEngine(Engine):
             structure.append((network.populations.index(conn.source),
                               network.populations.index(conn.target), layout.structure(),
                               synapse.code, synapse.params))
+        if any(state.definition.random for state in self.pops.values()):
+            # The seed is compiled into the code; GeNN takes 0 for "seed from the clock"
+            model.seed = self.rng_seed + 1
+            structure.append(("seed", model.seed))
+        self.resets = BatchResets(model, self.pops, self.conns)
         self.key = content_key(structure)
         build_cache.build(model, self.key, self)
         model.load(num_recording_timesteps=self.evaluate_timesteps)
@@ -103,6 +109,7 @@ class GennEngine(Engine):
                                                   self.batch_size, self.evaluate_timesteps)
         self.model = model
         self._num_examples = 0
+        self._first_timestep = 0
         self._spikes = {}
 
     @staticmethod
@@ -118,32 +125,20 @@ class GennEngine(Engine):
     def start_batch(self, inputs, example_indices):
         num_examples = len(example_indices)
         fresh = self.reset_vars_between_batches or num_examples != self._num_examples
-        for state in self.pops.values():
-            definition = state.definition
-            if fresh:
-                for name, initial in definition.state.items():
-                    self._fill(state.group.vars[name], initial)
-            if definition.readout_start is not None:
-                self._fill(state.group.vars["Readout"], definition.readout_start)
-            if state.pop in inputs:
-                self._load_input(state, inputs[state.pop], num_examples)
-        if fresh or self.reset_in_syn_between_batches:
-            for conn in self.conns.values():
-                conn.group.out_post.view[:] = 0.0
-                conn.group.out_post.push_to_device()
-                for name in conn.synapse.state:
-                    self._fill(conn.group.psm_vars[name], 0.0)
         if fresh:
-            clear_spikes_in_flight(c.group for c in self.conns.values())
+            self.resets.run(RESET_VARS)
+        if fresh or self.reset_in_syn_between_batches:
+            self.resets.run(RESET_IN_SYN)
+        self.resets.run(RESET_READOUTS)
+        for state in self.pops.values():
+            if state.pop in inputs:
+                # The examples' data comes from the host: a push, not a custom update
+                self._load_input(state, inputs[state.pop], num_examples)
         if self.reset_time_between_batches:
             self.model.timestep = 0
+        self._first_timestep = self.model.timestep
         self._num_examples = num_examples
         self._spikes = {}
-
-    @staticmethod
-    def _fill(var, value):
-        var.view[...] = value
-        var.push_to_device()
 
     def _load_input(self, state, values, num_examples):
         group = state.group
@@ -190,6 +185,19 @@ class GennEngine(Engine):
             self._spikes[pop] = state.recording.spikes(self.model.timestep - 1)[
                 :self._num_examples]
         return self._spikes[pop]
+
+    def record_spikes(self, pop):
+        """Nothing to do: every spiking population records into its GeNN buffer
+        (turning recording on or off would change the build)."""
+
+    def batch_spikes(self, pop):
+        state = self.pops[pop]
+        if state.recording is None:
+            return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64)
+        first, stop = self._first_timestep, self.model.timestep
+        spikes = state.recording.steps(first, stop)[:, :self._num_examples]
+        steps, flat = np.nonzero(spikes.reshape(stop - first, -1))
+        return (steps + first).astype(np.int32), flat
 
     def get_var(self, pop, name):
         return self._batch_values(self._state_var(pop, name))

@@ -32,7 +32,8 @@ class Definition:
     of its parameters (written into the code). ``constants``: per-neuron read-only
     values; ``state``: initial values of the state variables, restored at a reset;
     ``readout_start``: the readout variable's value at the start of a batch (None:
-    the readout is V itself); ``negate_readout``: the readout is minus that variable."""
+    the readout is V itself); ``negate_readout``: the readout is minus that variable;
+    ``random``: the code draws GeNN's random numbers."""
     code: dict
     params: dict = field(default_factory=dict)
     constants: dict = field(default_factory=dict)
@@ -40,6 +41,7 @@ class Definition:
     spiking: bool = True
     readout_start: float | None = None
     negate_readout: bool = False
+    random: bool = False
 
 
 # Readouts accumulate in the variable "Readout": in the update code after the
@@ -63,8 +65,7 @@ def neuron_definition(pop, rng, dt, timesteps) -> Definition:
     elif isinstance(model, neurons.BinarySpikeInput):
         definition = _binary_spike_input(pop)
     elif isinstance(model, neurons.PoissonInput):
-        raise TypeError(f"population {pop.name}: the genn engine has no PoissonInput yet; "
-                        f"use backend='numpy'")
+        definition = _poisson_input(pop)
     else:
         kernel = neuron_kernel(model, pop.shape, rng, dt, seed_key=())
         if isinstance(kernel, IntegrateFireKernel):
@@ -146,6 +147,15 @@ def _spike_input(pop) -> Definition:
             "reset_code": "StartSpike++;\n"}
     none = np.zeros(pop.num_neurons, dtype=np.uint32)
     return Definition(code, state={"StartSpike": none, "EndSpike": none})
+
+
+def _poisson_input(pop) -> Definition:
+    """Spikes with probability 1 - exp(-rate dt) per step, drawn from GeNN's own
+    random numbers (so not the NumPy engine's draws); rates <= 0 never spike."""
+    definition = _definition(pop, "", "Input > 0.0f && gennrand_uniform() >= exp(-Input * dt)",
+                             "", {"Input": 0.0}, {}, duplicated=("Input",))
+    definition.random = True
+    return definition
 
 
 def _binary_spike_input(pop) -> Definition:

@@ -1,7 +1,6 @@
-"""The two GeNN arrays snnflow needs that pygenn only reaches through groups'
-private ``_get_array``: a population's spike recording buffer (read one step at a
-time, on demand) and the spike counts that carry last step's spikes into the next
-step's delivery (cleared when a batch must start with nothing in flight)."""
+"""A population's GeNN spike recording buffer, which pygenn only reaches through
+groups' private ``_get_array``: read one step at a time (on demand) or a whole
+batch at once (one transfer from the device)."""
 from __future__ import annotations
 
 import numpy as np
@@ -25,20 +24,20 @@ class RecordingBuffer:
         size = self.batch_size * self.words
         start = (timestep % self.num_steps) * size
         self.array._array.pull_slice_1d_from_device(start, size)
-        words = self.array.view[start:start + size].reshape(self.batch_size, self.words)
-        bits = np.unpackbits(words.view(np.uint8), axis=1, bitorder="little")
-        return bits[:, :self.num_neurons].astype(bool)
+        return self._unpack(self.array.view[start:start + size])[0]
 
+    def steps(self, first, stop) -> np.ndarray:
+        """bool (steps, batch_size, neurons): who spiked in timesteps [first, stop),
+        at most the buffer's length; pulls the whole buffer."""
+        if stop - first > self.num_steps:
+            raise ValueError(f"the recording buffer holds {self.num_steps} steps, not "
+                             f"{stop - first}")
+        self.array.pull_from_device()
+        slots = np.arange(first, stop) % self.num_steps
+        return self._unpack(self.array.view)[slots]
 
-def clear_spikes_in_flight(synapse_groups):
-    """Forget the spikes the source populations of ``synapse_groups`` emitted in the
-    last step. GeNN keeps a population's spikes in the first of its outgoing
-    groups that holds them (others share that copy), so groups without one are
-    skipped."""
-    for group in synapse_groups:
-        try:
-            count = group._get_array("srcSpkCnt", types.Uint32)
-        except IndexError:  # pygenn's answer for an array the group does not have
-            continue
-        count.view[:] = 0
-        count.push_to_device()
+    def _unpack(self, words) -> np.ndarray:
+        """bool (recording steps, batch_size, neurons) of the buffer's 32-bit words."""
+        words = words.reshape(-1, self.batch_size, self.words)
+        bits = np.unpackbits(words.view(np.uint8), axis=2, bitorder="little")
+        return bits[..., :self.num_neurons].astype(bool)

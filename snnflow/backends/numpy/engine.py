@@ -62,6 +62,10 @@ class NumpyEngine(Engine):
             self.pops[conn.target].incoming.append(state)
         self._timestep = 0
         self._num_examples = 0
+        # {recorded population: its spike indices, step by step}; the timesteps
+        # of those steps (shared by every recorded population)
+        self._recorded_spikes = {}
+        self._recorded_timesteps = []
 
     @property
     def timestep(self):
@@ -87,6 +91,9 @@ class NumpyEngine(Engine):
         if self.reset_time_between_batches:
             self._timestep = 0
         self._num_examples = num_examples
+        for steps in self._recorded_spikes.values():
+            steps.clear()
+        self._recorded_timesteps.clear()
 
     def step(self):
         t = F32(self._timestep) * F32(self.dt)
@@ -107,10 +114,26 @@ class NumpyEngine(Engine):
                 state.readout.update(state.state.get("v"), state.spikes, t)
             if spikes is not None:
                 state.kernel.reset(state.state, state.spikes, state.spiking)
+        # The kernels' index arrays are new each step (or never change): keeping
+        # references is enough
+        for pop, steps in self._recorded_spikes.items():
+            steps.append(self.pops[pop].spiking)
+        if self._recorded_spikes:
+            self._recorded_timesteps.append(self._timestep)
         self._timestep += 1
 
     def spikes(self, pop):
         return self.pops[pop].spikes
+
+    def record_spikes(self, pop):
+        self._recorded_spikes.setdefault(pop, [])
+
+    def batch_spikes(self, pop):
+        steps = self._recorded_spikes[pop]
+        flat = np.concatenate(steps) if steps else np.zeros(0, dtype=np.int64)
+        timesteps = np.repeat(np.array(self._recorded_timesteps, dtype=np.int32),
+                              [len(s) for s in steps])
+        return timesteps, flat
 
     def get_var(self, pop, name):
         return self._var(pop, name)
@@ -128,10 +151,6 @@ class NumpyEngine(Engine):
     def readout(self, pop):
         state = self.pops[pop]
         return state.readout.result(state.state.get("v")).reshape((-1,) + pop.shape)
-
-    def spike_indices(self, pop):
-        # The kernels found these already, for the reset
-        return self.pops[pop].spiking
 
     def get_conn_var(self, conn, name):
         if name != "weight":
