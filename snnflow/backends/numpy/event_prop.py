@@ -35,7 +35,6 @@ class _Population:
 
     def __init__(self, state, dt):
         kernel = state.kernel
-        self.state = state
         self.pop = state.pop
         self.alpha = F64(kernel.alpha)
         self.inv_tau_mem = -np.log(np.asarray(kernel.alpha, dtype=F64)) / dt
@@ -56,10 +55,10 @@ class _Connection:
         self.weight = state.propagator.matrix  # the engine's own array, trained in place
         self.beta = F64(synapse.decay)
         self.inv_tau_syn = -np.log(self.beta) / dt
-        synapse_scale = F64(1.0) if synapse.scale is None else F64(synapse.scale)
-        self.synapse_scale = synapse_scale
+        #: inSyn -> this step's current
+        self.synapse_scale = F64(1.0) if synapse.scale is None else F64(synapse.scale)
         # inSyn -> V per step, and its continuous-time rate
-        self.gain = target.input_scale * synapse_scale
+        self.gain = target.input_scale * self.synapse_scale
         self.kappa = self.gain / dt
 
 
@@ -82,18 +81,16 @@ class EventProp:
         self.pops = {pop: _Population(state, self.dt) for pop, state in engine.pops.items()
                      if pop.neuron.input_kind is None}
         self.conns = []
+        self.incoming = {pop: [] for pop in self.pops}
         for state in engine.conns:
             conn = _Connection(state, self.pops[state.conn.target], self.dt)
             self.conns.append(conn)
+            self.incoming[state.conn.target].append(conn)
             if state.conn.source in self.pops:
                 self.pops[state.conn.source].outgoing.append(conn)
         self.sources = {c.conn.source for c in self.conns}
         self.traced = [pop for pop in losses
                        if type(pop.neuron.readout) in (readouts.MaxVar, readouts.Var)]
-
-    @property
-    def trained_connections(self):
-        return [c.conn for c in self.conns]
 
     def weights(self) -> dict:
         """{Connection: the engine's float32 weight array} (live, not a copy)."""
@@ -112,8 +109,8 @@ class EventProp:
         for pop, steps in self.current.items():
             # Each synapse has just decayed its inSyn once: undo that to get this
             # step's current
-            steps.append(sum(c.in_syn * (F64(c.synapse.scale or 1.0) / F64(c.synapse.decay))
-                             for c in engine_pops[pop].incoming))
+            steps.append(sum(c.state.in_syn * (c.synapse_scale / c.beta)
+                             for c in self.incoming[pop]))
         for pop, steps in self.trace.items():
             steps.append(engine_pops[pop].state["v"].astype(F64))
 
