@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import copy
 import heapq
-import math
 
 import numpy as np
 
@@ -91,8 +90,7 @@ class CompiledTrainingNetwork(CompiledInferenceNetwork):
         validation = TrainingData(validation_x, validation_y, self.network,
                                   validation_metrics or metrics, self.losses)
         validation_list = self._callback_list(resolve_callbacks(validation_callbacks),
-                                              math.ceil(validation.size /
-                                                        self.compiler.batch_size),
+                                              self._num_batches(validation.size),
                                               validation.size, open_recording())
         data, callback_list = self._start_training(x, y, num_epochs, metrics, callbacks)
         for epoch in range(start_epoch, start_epoch + num_epochs):
@@ -125,8 +123,8 @@ class CompiledTrainingNetwork(CompiledInferenceNetwork):
         data = TrainingData(x, y, self.network, metrics, self.losses)
         data.check_spike_budget(self.compiler.batch_size)
         callback_list = self._callback_list(resolve_callbacks(callbacks),
-                                            math.ceil(data.size / self.compiler.batch_size),
-                                            data.size, open_recording())
+                                            self._num_batches(data.size), data.size,
+                                            open_recording())
         callback_list.call("on_train_begin")
         return data, callback_list
 
@@ -164,17 +162,12 @@ class CompiledTrainingNetwork(CompiledInferenceNetwork):
     def _validate(self, validation, callback_list):
         for metric in validation.metrics.values():
             metric.reset()
-        batch_size = self.compiler.batch_size
-
-        def batches():
-            for start in range(0, validation.size, batch_size):
-                yield validation.inputs, start, min(start + batch_size, validation.size), \
-                    None, 0
 
         def score(outputs, start, stop):
             self._update_metrics(validation, {pop: labels[start:stop] for pop, labels
                                               in validation.labels.items()})
-        self._test(callback_list, batches(), validation.metrics, score)
+        self._test(callback_list, self._batches(validation.inputs, validation.size, None),
+                   validation.metrics, score)
 
     def _update_metrics(self, data, labels):
         for key, metric in data.metrics.items():
