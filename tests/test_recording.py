@@ -381,8 +381,9 @@ def test_zarr_writes_whole_chunks_while_running(tmp_path, monkeypatch):
 
 
 def test_zarr_chunks_hold_the_bytes_zarr_itself_writes(tmp_path, monkeypatch):
-    """The sink encodes and stores chunks itself: each chunk file, edge chunks
-    included, must be the one zarr writes for the same array."""
+    """The sink encodes and stores chunks and metadata itself: each chunk file, edge
+    chunks included, and each array's zarr.json must be the one zarr writes for the
+    same array."""
     from snnflow.store import zarr_sink
     monkeypatch.setattr(zarr_sink, "CHUNK_BYTES", 72)   # 9 examples, 18 events a chunk
     with warnings.catch_warnings():
@@ -405,24 +406,30 @@ def test_zarr_chunks_hold_the_bytes_zarr_itself_writes(tmp_path, monkeypatch):
                         for p in (tmp_path / "s.zarr" / array.path).rglob("c/**/*")
                         if p.is_file()}
                 assert ours == theirs, array.path
+                # The metadata too: written by snnflow, once, at the end of the run
+                assert (tmp_path / "s.zarr" / array.path / "zarr.json").read_bytes() == \
+                    (tmp_path / "again" / array.path / "zarr.json").read_bytes()
                 compared += len(ours)
     assert compared > 30
 
 
-@pytest.mark.parametrize("where", ["creating an array", "storing a chunk"])
+@pytest.mark.parametrize("where", ["laying out the store", "storing a chunk",
+                                   "closing a part"])
 def test_a_failed_write_is_raised_in_the_caller_and_ends_the_writer(tmp_path, monkeypatch,
                                                                      where):
     import threading
 
-    from snnflow.store import zarr_sink
+    from snnflow.store import zarr_run, zarr_sink
 
     def full_disk(*args, **kwargs):
         raise OSError("No space left on device")
     monkeypatch.setattr(zarr_sink, "CHUNK_BYTES", 64)
-    if where == "creating an array":
-        monkeypatch.setattr(zarr_sink.ZarrSink, "_array", full_disk)
-    else:
+    if where == "laying out the store":
+        monkeypatch.setattr(zarr_run, "put_nodes", full_disk)
+    elif where == "storing a chunk":
         monkeypatch.setattr(zarr_sink._Appender, "_store_chunk", full_disk)
+    else:
+        monkeypatch.setattr(zarr_sink._Appender, "close", full_disk)
     with pytest.raises(OSError, match="No space left on device"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         run(all_recorders, batch_size=2, times=input_times(40), store=tmp_path / "s.zarr")

@@ -31,10 +31,9 @@ def to_user_data(layout_kind: str, reader, dt: float):
     """The structure mlGeNN returns for this kind, from a memory reader (lists)
     or a zarr reader (lazy sequences)."""
     if layout_kind == "spikes":
-        steps = reader.events("timesteps")
-        to_ms = lambda s: s.astype(np.float32) * np.float32(dt)  # noqa: E731
-        times = [to_ms(s) for s in steps] if isinstance(steps, list) else steps.map(to_ms)
-        return times, reader.events("ids")
+        def to_ms(steps):
+            return steps.astype(np.float32) * np.float32(dt)
+        return reader.events("timesteps", to_ms), reader.events("ids")
     if layout_kind == "counts":
         return reader.rows("counts")
     if layout_kind == "var":

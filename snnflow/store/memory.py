@@ -7,15 +7,16 @@ from .layout import to_user_data
 
 
 class MemorySink:
-    """Keeps what it is given as per-example views of the written arrays, which it
-    takes over: the caller must not change them afterwards. Recorders build fresh
-    arrays for every batch, so copying them again would only cost time and memory."""
+    """Keeps what it is given, which it takes over: the caller must not change the
+    arrays afterwards. Recorders build fresh arrays for every batch, so copying
+    them again would only cost time and memory. Per-example arrays are views of
+    the batches' arrays."""
 
     def __init__(self, layout):
         self.layout = layout
         self.examples = []
         self._rows = {name: [] for name in layout.rows}
-        self._events = {name: [] for name in layout.events}
+        self._batches = []          # (events, each example's bounds in them) per batch
 
     def write(self, examples, rows=None, events=None, event_counts=None):
         self.examples.extend(np.asarray(examples).tolist())
@@ -23,9 +24,7 @@ class MemorySink:
             self._rows[name].extend(array)     # iterating the first axis gives views
         if events:
             ends = np.cumsum(event_counts).tolist()
-            bounds = list(zip([0] + ends[:-1], ends))
-            for name, flat in events.items():
-                self._events[name].extend(flat[start:stop] for start, stop in bounds)
+            self._batches.append((events, list(zip([0] + ends[:-1], ends))))
 
     def close(self):
         pass
@@ -33,8 +32,13 @@ class MemorySink:
     def rows(self, name):
         return self._rows[name]
 
-    def events(self, name):
-        return self._events[name]
+    def events(self, name, transform=None):
+        """Each example's events; ``transform`` is applied to a whole batch's at once."""
+        per_example = []
+        for grouped, bounds in self._batches:
+            flat = grouped[name] if transform is None else transform(grouped[name])
+            per_example.extend(flat[start:stop] for start, stop in bounds)
+        return per_example
 
     def data(self):
         return to_user_data(self.layout.kind, self, self.layout.attrs.get("dt", 1.0))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from functools import cached_property
 
 import numpy as np
 import zarr
@@ -19,10 +20,15 @@ class ZarrReader:
         self.attrs = group.attrs.asdict()
         self.parts = [group[name] for name in self.attrs.get("parts", [])
                       if group[name].attrs.get("complete")]
-        self.examples = np.concatenate([p["examples"][:] for p in self.parts]) \
-            if self.parts else np.zeros(0, np.int64)
         self.starts = np.cumsum([0] + [p["examples"].shape[0] for p in self.parts])
+        self.length = int(self.starts[-1])
         self._offsets = {}
+
+    @cached_property
+    def examples(self):
+        """Global index of each recorded example (read when first asked for)."""
+        return np.concatenate([p["examples"][:] for p in self.parts]) \
+            if self.parts else np.zeros(0, np.int64)
 
     def _locate(self, index):
         part = int(np.searchsorted(self.starts, index, side="right")) - 1
@@ -32,27 +38,29 @@ class ZarrReader:
         def fetch(index):
             part, local = self._locate(index)
             return part[name][local]
-        return RecordedSequence(len(self.examples), fetch)
+        return RecordedSequence(self.length, fetch)
 
-    def events(self, name):
+    def events(self, name, transform=None):
         def fetch(index):
             part, local = self._locate(index)
             if part.path not in self._offsets:
                 self._offsets[part.path] = part["offsets"][:]
             offsets = self._offsets[part.path]
             return part[name][offsets[local]:offsets[local + 1]]
-        return RecordedSequence(len(self.examples), fetch)
+        return RecordedSequence(self.length, fetch, transform)
 
     def data(self):
         return to_user_data(self.attrs["kind"], self, self.attrs.get("dt", 1.0))
 
 
-def open_root(store, mode):
-    """The store's root group. Writers never use consolidated metadata: a store
-    being resumed has a consolidated copy from its last finish that is stale."""
+def open_root(store, mode, attributes=None):
+    """The store's root group (given ``attributes`` if it is created). Writers never
+    use consolidated metadata: a store being resumed has a consolidated copy from
+    its last finish that is stale."""
     if isinstance(store, (str, os.PathLike)):
         store = os.fspath(store)
-    return zarr.open_group(store, mode=mode, use_consolidated=None if mode == "r" else False)
+    return zarr.open_group(store, mode=mode, attributes=attributes,
+                           use_consolidated=None if mode == "r" else False)
 
 
 def open_store(store) -> dict:

@@ -1,8 +1,8 @@
 """A run's zarr store: the driver owns the metadata, each shard writes its part.
 
 The driver (``ZarrRun``) checks and clears the store, creates one group per
-callback key with its attributes, and at the end lists each key's complete parts
-and consolidates the metadata. A shard (``PartRecording``) writes only inside its
+callback key with its attributes, and at the end lists each key's parts and
+consolidates the metadata. A shard (``PartRecording``) writes only inside its
 own part groups and, last of all, its result under ``shards/<part>``: that group
 is the marker that the shard is complete. Single-process runs are one shard."""
 from __future__ import annotations
@@ -17,7 +17,8 @@ import zarr
 from .. import __version__
 from .keys import check_keys, encode_key
 from .layout import Layout
-from .zarr_reader import open_root
+from .zarr_reader import open_root, open_store
+from .zarr_io import delete, group_metadata, put_nodes
 from .zarr_sink import ZarrSink, _BackgroundWriter
 
 SHARDS = "shards"
@@ -56,17 +57,21 @@ class ZarrRun:
     def start(self, layouts: dict, resume=False, attrs=None):
         """Lay out the key groups; keep a resumable store's finished shards if ``resume``."""
         check_keys(list(layouts))
+        self.layouts = layouts
         if resume and self.same_run and not self.overwrite:
             self.root = open_root(self.store, "a")
+            self.info = self.root.attrs["snnflow"]
             return
-        self.root = open_root(self.store, "w")
-        self.root.attrs["snnflow"] = {"version": __version__, "fingerprint": self.fingerprint,
-                                      "complete": False, **(attrs or {})}
-        self.root.create_group(SHARDS)
-        # Attributes given at creation: one metadata write per group, not two
-        for key, layout in layouts.items():
-            self.root.create_group(encode_key(key), attributes={
-                "key": repr(key), "kind": layout.kind, "parts": [], **layout.attrs})
+        self.info = {"version": __version__, "fingerprint": self.fingerprint,
+                     "complete": False, **(attrs or {})}
+        # Clears the store
+        self.root = open_root(self.store, "w", attributes={"snnflow": self.info})
+        put_nodes(self.root.store, {SHARDS: group_metadata(), **self._key_groups([])})
+
+    def _key_groups(self, parts):
+        return {encode_key(key): group_metadata({"key": repr(key), "kind": layout.kind,
+                                                 "parts": parts, **layout.attrs})
+                for key, layout in self.layouts.items()}
 
     def finished_shards(self) -> dict:
         """{part name: the shard's pickled result} of every complete shard."""
@@ -75,15 +80,11 @@ class ZarrRun:
                 if group.attrs.get("complete")}
 
     def finish(self, part_names, metrics=None):
-        """List every key's complete parts in example order and seal the store."""
-        for name, group in self.root.groups():
-            if name == SHARDS:
-                continue
-            present = {n for n, part in group.groups() if part.attrs.get("complete")}
-            group.attrs["parts"] = [p for p in part_names if p in present]
-        info = self.root.attrs["snnflow"]
-        info.update(complete=True, metrics=metrics or {})
-        self.root.attrs["snnflow"] = info
+        """List the parts (every shard's, all finished) in every key group, in
+        example order, and seal the store."""
+        info = {**self.info, "complete": True, "metrics": metrics or {}}
+        put_nodes(self.root.store, {**self._key_groups(list(part_names)),
+                                    "": group_metadata({"snnflow": info})})
         zarr.consolidate_metadata(self.root.store)
 
 
@@ -119,14 +120,21 @@ class PartRecording:
 
     def start(self):
         self.root = open_root(self.store, "a")
+        # An earlier attempt at this shard may have left some of its part behind
+        delete(self.root.store, [f"{encode_key(key)}/{self.part}" for key in self.sinks])
         self.writer = _BackgroundWriter()
         for sink in self.sinks.values():
-            sink.open(self.root, self.part, self.writer)
+            sink.open(self.root.store, self.part, self.writer)
 
     def close(self, metrics=None):
         self.writer.close()
+        nodes = {}
         for sink in self.sinks.values():
-            sink.close()
+            nodes.update(sink.close())
+        arrays = {path: node for path, node in nodes.items() if path.count("/") > 1}
+        # The part groups, which say their parts are complete, after every array
+        put_nodes(self.root.store, arrays)
+        put_nodes(self.root.store, {path: nodes[path] for path in nodes.keys() - arrays.keys()})
 
     def abort(self):
         """Stop the writer after a failed run, leaving the part unfinished."""
@@ -169,6 +177,9 @@ class ZarrRecording:
     def close(self, metrics=None):
         self.shard.close()
         self.run.finish([self.shard.part], metrics)
+        recorded = open_store(self.run.store)
+        for key, sink in self.shard.sinks.items():
+            sink.recorded = recorded[key]
 
     def abort(self):
         self.shard.abort()

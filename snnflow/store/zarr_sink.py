@@ -2,7 +2,8 @@
 
 Writes are buffered per array and stored a whole chunk at a time on a background
 thread, so memory stays at about one chunk per array however many examples are
-recorded and compression overlaps the simulation."""
+recorded and compression overlaps the simulation. The part's metadata (its arrays,
+then the group itself) is written once, at close, when the arrays' lengths are known."""
 from __future__ import annotations
 
 import queue
@@ -10,41 +11,41 @@ import threading
 
 import numcodecs
 import numpy as np
-import zarr
-from zarr.core.buffer import default_buffer_prototype
-from zarr.core.sync import sync
-from zarr.storage import LocalStore
 
 from .keys import encode_key
 from .layout import Layout
-from .zarr_reader import ZarrReader
+from .zarr_io import BLOSC_LZ4, array_metadata, group_metadata, put
 
 #: Target bytes per chunk: large enough to keep file counts low, small enough
 #: that one buffered chunk per array keeps memory flat.
-CHUNK_BYTES = 4 << 20
-
-#: Fast compression (about a GB/s per core): recording must not slow simulation
-BLOSC_LZ4 = {"cname": "lz4", "clevel": 5}
-COMPRESSORS = (zarr.codecs.BloscCodec(**BLOSC_LZ4, shuffle="shuffle"),)
+CHUNK_BYTES = 1 << 20
 
 
 def _chunk_length(row_bytes):
-    return max(1, CHUNK_BYTES // max(1, row_bytes))
+    """Rows per chunk: a power of two, so that a batch of a power-of-two size fills
+    whole chunks (stored straight from the batch's buffer) or a chunk holds whole
+    batches."""
+    rows = max(1, CHUNK_BYTES // max(1, row_bytes))
+    return 1 << (rows.bit_length() - 1)
 
 
 class _Appender:
-    """Appends along axis 0 of a zarr array.
+    """Appends along axis 0 of the array at ``path`` of ``store``.
 
     Every full chunk is encoded here, as zarr's codecs (little-endian bytes, then
-    COMPRESSORS) would, and stored under its chunk key. zarr's own write path holds
-    the interpreter lock for milliseconds per chunk (its asyncio machinery, a chunk
-    of fill values, extra copies), which stalls the simulating thread; Blosc and the
-    store's I/O release it. The array's shape is set once, at close."""
+    Blosc) would, and stored under its chunk key: zarr's own write path holds the
+    interpreter lock for milliseconds per chunk (its asyncio machinery, a chunk of
+    fill values, extra copies), which stalls the simulating thread, while Blosc and
+    file I/O release it."""
 
-    def __init__(self, array):
-        self.array = array
-        self.dtype = array.dtype.newbyteorder("<")
-        self.chunk = array.chunks[0]
+    def __init__(self, store, path, row_shape, dtype, dims, dim):
+        row_bytes = int(np.prod(row_shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+        self.chunk = _chunk_length(row_bytes)
+        self.metadata = array_metadata((0,) + tuple(row_shape), dtype,
+                                       (self.chunk,) + tuple(row_shape), [dim] + list(dims))
+        self.store = store
+        self.path = path
+        self.dtype = np.dtype(dtype).newbyteorder("<")
         self.encoder = numcodecs.Blosc(**BLOSC_LZ4, shuffle=numcodecs.Blosc.SHUFFLE,
                                        typesize=self.dtype.itemsize)
         self.pending = []
@@ -61,7 +62,8 @@ class _Appender:
             self._store_chunk(self._take(self.chunk))
 
     def _take(self, count):
-        """The first ``count`` buffered rows, as one contiguous array."""
+        """The first ``count`` buffered rows, as one contiguous array (a view when
+        they lie in one buffer)."""
         pieces = []
         while count:
             piece = self.pending[0]
@@ -76,21 +78,13 @@ class _Appender:
 
     def _store_chunk(self, rows):
         coords = (self.stored // self.chunk,) + (0,) * (rows.ndim - 1)
-        key = self.array.metadata.encode_chunk_key(coords)
-        encoded = self.encoder.encode(rows)
-        store_path = self.array.store_path
-        if isinstance(store_path.store, LocalStore):
-            # A plain file write: going through zarr's event loop costs more
-            # interpreter time than the write itself. No need for an atomic write:
-            # readers only trust a part once it is marked complete.
-            path = store_path.store.root / store_path.path / key
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(encoded)
-        else:
-            sync((store_path / key).set(default_buffer_prototype().buffer.from_bytes(encoded)))
+        # No atomic write needed: readers only trust a part once it is marked complete
+        put(self.store, {f"{self.path}/{self.metadata.encode_chunk_key(coords)}":
+                         self.encoder.encode(rows)})
         self.stored += len(rows)
 
     def close(self):
+        """Store the last, partial chunk; the array's metadata, at its final length."""
         length = self.stored + self.buffered
         if self.buffered:
             # Padded with the fill value (0) to a whole chunk, as zarr stores edge chunks
@@ -98,7 +92,7 @@ class _Appender:
             chunk = np.zeros((self.chunk,) + rows.shape[1:], dtype=self.dtype)
             chunk[:len(rows)] = rows
             self._store_chunk(chunk)
-        self.array.resize((length,) + self.array.shape[1:])
+        return self.metadata.update_shape((length,) + self.metadata.shape[1:])
 
 
 class _BackgroundWriter:
@@ -143,48 +137,39 @@ class _BackgroundWriter:
 class ZarrSink:
     """Writes one recorder's examples into one part group, which it alone owns.
 
-    Nothing touches the store until ``open`` (called once every callback has been
-    set up), so a mistake found while setting up callbacks leaves the store as it was."""
+    Nothing touches the store before the first batch, so a mistake found while
+    setting up callbacks leaves the store as it was."""
 
     def __init__(self, key, layout: Layout):
         self.key = key
         self.layout = layout
         self.writer = None
+        self.recorded = None
 
-    def open(self, root, part_name, writer=None):
-        """Create this sink's part group (replacing any earlier attempt's) inside the
-        key's group, which the run made. With a writer this happens on its thread,
-        while the first batch is simulated."""
+    def open(self, store, part_name, writer=None):
+        """Start this sink's part; with a writer, its batches are stored on the
+        writer's thread."""
+        self.store = store
         self.writer = writer
-        self._run(lambda: self._create(root, part_name))
+        self.path = f"{encode_key(self.key)}/{part_name}"
+        layout = self.layout
+        self.appenders = {"examples": self._appender("examples", (), "int64", ())}
+        for name, rows in layout.rows.items():
+            self.appenders[name] = self._appender(name, rows.shape, rows.dtype, rows.dims)
+        if layout.events:
+            # One more offset than examples: its own dimension, so xarray can open it
+            self.appenders["offsets"] = self._appender("offsets", (), "int64", (),
+                                                       dim="example_boundary")
+            self._run(lambda: self.appenders["offsets"].append([0]))
+            for name, dtype in layout.events.items():
+                self.appenders[name] = self._appender(name, (), dtype, (), dim="event")
+        self.total_events = 0
+
+    def _appender(self, name, shape, dtype, dims, dim="example"):
+        return _Appender(self.store, f"{self.path}/{name}", shape, dtype, dims, dim)
 
     def _run(self, task):
         self.writer.submit(task) if self.writer is not None else task()
-
-    def _create(self, root, part_name):
-        self.group = root[encode_key(self.key)]
-        self.part = self.group.create_group(part_name, overwrite=True)
-        layout = self.layout
-        self.appenders = {"examples": self._array("examples", (), "int64", ())}
-        for name, rows in layout.rows.items():
-            self.appenders[name] = self._array(name, rows.shape, rows.dtype, rows.dims)
-        if layout.events:
-            # One more offset than examples: its own dimension, so xarray can open it
-            offsets = self._array("offsets", (), "int64", (), dim="example_boundary")
-            offsets.append([0])
-            self.appenders["offsets"] = offsets
-            for name, dtype in layout.events.items():
-                self.appenders[name] = self._array(name, (), dtype, (), dim="event")
-        self.total_events = 0
-
-    def _array(self, name, shape, dtype, dims, dim="example"):
-        row_bytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
-        array = self.part.create_array(
-            name, shape=(0,) + tuple(shape), dtype=dtype,
-            chunks=(_chunk_length(row_bytes),) + tuple(shape),
-            dimension_names=[dim] + list(dims), fill_value=0, compressors=COMPRESSORS,
-            overwrite=True)
-        return _Appender(array)
 
     def write(self, examples, rows=None, events=None, event_counts=None):
         """Queue one batch (the arrays must not be changed afterwards)."""
@@ -201,14 +186,14 @@ class ZarrSink:
             for name, flat in events.items():
                 self.appenders[name].append(flat)
 
-    def close(self):
-        for appender in self.appenders.values():
-            appender.close()
-        # Written last: readers only trust parts that say they are complete
-        self.part.attrs["complete"] = True
+    def close(self) -> dict:
+        """Store the buffers' remainders: {path: metadata} of the part's arrays and
+        of the part group, which says it is complete (to be written after them)."""
+        nodes = {f"{self.path}/{name}": appender.close()
+                 for name, appender in self.appenders.items()}
+        nodes[self.path] = group_metadata({"complete": True})
+        return nodes
 
     def data(self):
-        """The recorded data, read lazily from the store (after close)."""
-        # A fresh handle: this one's attributes predate the run's final listing
-        return ZarrReader(zarr.open_group(self.group.store, path=self.group.path,
-                                          mode="r")).data()
+        """The recorded data, read lazily from the finished store."""
+        return self.recorded
