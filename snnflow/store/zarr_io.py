@@ -8,12 +8,13 @@ local store, and all keys of one call in a single round trip in any other store.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import shutil
 
 import numpy as np
 import zarr
 from zarr.core.buffer import default_buffer_prototype
-from zarr.core.group import GroupMetadata
+from zarr.core.group import ConsolidatedMetadata, GroupMetadata
 from zarr.core.metadata.v3 import ArrayV3Metadata
 from zarr.core.sync import sync
 from zarr.storage import LocalStore
@@ -24,20 +25,41 @@ BLOSC_LZ4 = {"cname": "lz4", "clevel": 5}
 
 def array_metadata(shape, dtype, chunks, dimension_names) -> ArrayV3Metadata:
     """The metadata zarr.create_array gives an array of these properties, with
-    fill value 0 and Blosc (BLOSC_LZ4, byte shuffle) compression."""
+    fill value 0, Blosc (BLOSC_LZ4, byte shuffle) compression and "." between a
+    chunk key's coordinates."""
     dtype = np.dtype(dtype)
     blosc = zarr.codecs.BloscCodec(**BLOSC_LZ4, shuffle="shuffle", typesize=dtype.itemsize)
     return ArrayV3Metadata.from_dict({
         "zarr_format": 3, "node_type": "array", "shape": list(shape),
         "data_type": dtype.name, "fill_value": 0, "attributes": {},
         "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": list(chunks)}},
-        "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
+        # "c.0.0": chunks are files side by side, with no directory to create per chunk
+        "chunk_key_encoding": {"name": "default", "configuration": {"separator": "."}},
         "codecs": [zarr.codecs.BytesCodec().to_dict(), blosc.to_dict()],
         "dimension_names": list(dimension_names), "storage_transformers": []})
 
 
 def group_metadata(attributes=None) -> GroupMetadata:
     return GroupMetadata(attributes=attributes or {})
+
+
+def consolidated(root: GroupMetadata, nodes: dict) -> GroupMetadata:
+    """``root`` carrying ``nodes`` ({path: metadata}, every node below the root) as
+    consolidated metadata: what zarr.consolidate_metadata writes, without reading
+    the nodes back from the store."""
+    children = {"": {}}
+    for path in sorted(nodes, key=lambda p: p.count("/")):
+        parent, _, name = path.rpartition("/")
+        children[parent][name] = path
+        if isinstance(nodes[path], GroupMetadata):
+            children[path] = {}
+
+    def nest(path, node):
+        if not isinstance(node, GroupMetadata):
+            return node
+        members = {name: nest(child, nodes[child]) for name, child in children[path].items()}
+        return dataclasses.replace(node, consolidated_metadata=ConsolidatedMetadata(members))
+    return nest("", root)
 
 
 def put(store, items: dict):

@@ -18,7 +18,7 @@ from .. import __version__
 from .keys import check_keys, encode_key
 from .layout import Layout
 from .zarr_reader import open_root, open_store
-from .zarr_io import delete, group_metadata, put_nodes
+from .zarr_io import consolidated, delete, group_metadata, put_nodes
 from .zarr_sink import ZarrSink, _BackgroundWriter
 
 SHARDS = "shards"
@@ -79,13 +79,20 @@ class ZarrRun:
         return {name: read_shard_result(group) for name, group in shards.groups()
                 if group.attrs.get("complete")}
 
-    def finish(self, part_names, metrics=None):
+    def finish(self, part_names, metrics=None, part_nodes=None):
         """List the parts (every shard's, all finished) in every key group, in
-        example order, and seal the store."""
-        info = {**self.info, "complete": True, "metrics": metrics or {}}
-        put_nodes(self.root.store, {**self._key_groups(list(part_names)),
-                                    "": group_metadata({"snnflow": info})})
-        zarr.consolidate_metadata(self.root.store)
+        example order, and seal the store with consolidated metadata. Given the
+        parts' ``part_nodes`` ({path: metadata}), nothing is read back."""
+        key_groups = self._key_groups(list(part_names))
+        root = group_metadata({"snnflow": {**self.info, "complete": True,
+                                           "metrics": metrics or {}}})
+        if part_nodes is None:
+            # Written by the shards: zarr reads them back
+            put_nodes(self.root.store, {**key_groups, "": root})
+            zarr.consolidate_metadata(self.root.store)
+            return
+        put_nodes(self.root.store, {**key_groups, "": consolidated(
+            root, {SHARDS: group_metadata(), **key_groups, **part_nodes})})
 
 
 def _contents(store):
@@ -126,7 +133,8 @@ class PartRecording:
         for sink in self.sinks.values():
             sink.open(self.root.store, self.part, self.writer)
 
-    def close(self, metrics=None):
+    def close(self, metrics=None) -> dict:
+        """Finish the parts: {path: metadata} of every node written."""
         self.writer.close()
         nodes = {}
         for sink in self.sinks.values():
@@ -135,6 +143,7 @@ class PartRecording:
         # The part groups, which say their parts are complete, after every array
         put_nodes(self.root.store, arrays)
         put_nodes(self.root.store, {path: nodes[path] for path in nodes.keys() - arrays.keys()})
+        return nodes
 
     def abort(self):
         """Stop the writer after a failed run, leaving the part unfinished."""
@@ -175,8 +184,7 @@ class ZarrRecording:
         self.shard.start()
 
     def close(self, metrics=None):
-        self.shard.close()
-        self.run.finish([self.shard.part], metrics)
+        self.run.finish([self.shard.part], metrics, self.shard.close())
         recorded = open_store(self.run.store)
         for key, sink in self.shard.sinks.items():
             sink.recorded = recorded[key]

@@ -18,7 +18,7 @@ from .zarr_io import BLOSC_LZ4, array_metadata, group_metadata, put
 
 #: Target bytes per chunk: large enough to keep file counts low, small enough
 #: that one buffered chunk per array keeps memory flat.
-CHUNK_BYTES = 1 << 20
+CHUNK_BYTES = 2 << 20
 
 
 def _chunk_length(row_bytes):
