@@ -288,6 +288,25 @@ def test_var_recorder_unknown_variable():
 
 # --- zarr ---------------------------------------------------------------------
 
+def test_zarr_store_object_round_trip_equals_memory():
+    """A zarr store object rather than a path: every write goes through the store's
+    own interface (chunks, metadata, consolidation), nothing through files."""
+    store = zarr.storage.MemoryStore()
+    memory, _ = run(all_recorders, batch_size=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        streamed, _ = run(all_recorders, batch_size=3, store=store)
+        reopened = snnflow.store.open(store)
+    for recorded in (streamed, reopened):
+        for key in ("in", "out"):
+            for part in (0, 1):
+                for got, want in zip(recorded[key][part], memory[key][part], strict=True):
+                    np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(np.stack(list(recorded["v"])), np.stack(memory["v"]))
+    assert zarr.open_group(store, mode="r")["k_22v_22/p000000/values"].shape == \
+        (EXAMPLES, T, 3)
+
+
 def test_zarr_round_trip_equals_memory(tmp_path):
     memory, times = run(all_recorders, batch_size=3)
     streamed, _ = run(all_recorders, batch_size=3, store=tmp_path / "run.zarr")

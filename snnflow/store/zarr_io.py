@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import shutil
 
 import numpy as np
@@ -62,14 +63,18 @@ def consolidated(root: GroupMetadata, nodes: dict) -> GroupMetadata:
     return nest("", root)
 
 
-def put(store, items: dict):
+def put(store, items: dict, atomic=False):
     """Store ``{key: bytes}`` (keys relative to the store's root), in order for a
-    local store."""
+    local store. ``atomic``: a file is never seen half-written (what replaces a
+    metadata document must be; a chunk is trusted only once its part is complete)."""
     if isinstance(store, LocalStore):
         for key, value in items.items():
             path = store.root / key
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(value)
+            written = path.with_name(path.name + ".partial") if atomic else path
+            written.write_bytes(value)
+            if atomic:
+                os.replace(written, path)
         return
     buffer = default_buffer_prototype().buffer
 
@@ -84,7 +89,7 @@ def put_nodes(store, nodes: dict):
     prototype = default_buffer_prototype()
     put(store, {f"{path}/zarr.json" if path else "zarr.json":
                 node.to_buffer_dict(prototype)["zarr.json"].to_bytes()
-                for path, node in nodes.items()})
+                for path, node in nodes.items()}, atomic=True)
 
 
 def delete(store, paths):

@@ -84,15 +84,17 @@ class ZarrRun:
         example order, and seal the store with consolidated metadata. Given the
         parts' ``part_nodes`` ({path: metadata}), nothing is read back."""
         key_groups = self._key_groups(list(part_names))
+        put_nodes(self.root.store, key_groups)
+        # Last: the root that says the run is complete
         root = group_metadata({"snnflow": {**self.info, "complete": True,
                                            "metrics": metrics or {}}})
         if part_nodes is None:
             # Written by the shards: zarr reads them back
-            put_nodes(self.root.store, {**key_groups, "": root})
+            put_nodes(self.root.store, {"": root})
             zarr.consolidate_metadata(self.root.store)
-            return
-        put_nodes(self.root.store, {**key_groups, "": consolidated(
-            root, {SHARDS: group_metadata(), **key_groups, **part_nodes})})
+        else:
+            put_nodes(self.root.store, {"": consolidated(
+                root, {SHARDS: group_metadata(), **key_groups, **part_nodes})})
 
 
 def _contents(store):
@@ -125,8 +127,9 @@ class PartRecording:
         self.sinks[key] = sink
         return sink
 
-    def start(self):
-        self.root = open_root(self.store, "a")
+    def start(self, root=None):
+        """Begin the parts, in ``root`` if the store is open already."""
+        self.root = root if root is not None else open_root(self.store, "a")
         # An earlier attempt at this shard may have left some of its part behind
         delete(self.root.store, [f"{encode_key(key)}/{self.part}" for key in self.sinks])
         self.writer = _BackgroundWriter()
@@ -181,7 +184,7 @@ class ZarrRecording:
         """Clear the store and lay out every sink's groups: the run begins."""
         self.run.start({key: sink.layout for key, sink in self.shard.sinks.items()},
                        attrs=self.attrs)
-        self.shard.start()
+        self.shard.start(self.run.root)
 
     def close(self, metrics=None):
         self.run.finish([self.shard.part], metrics, self.shard.close())
