@@ -132,7 +132,8 @@ class PartRecording:
         self.root = root if root is not None else open_root(self.store, "a")
         # An earlier attempt at this shard may have left some of its part behind
         delete(self.root.store, [f"{encode_key(key)}/{self.part}" for key in self.sinks])
-        self.writer = _BackgroundWriter()
+        # Two batches may wait: one write per sink each
+        self.writer = _BackgroundWriter(depth=2 * max(1, len(self.sinks)))
         for sink in self.sinks.values():
             sink.open(self.root.store, self.part, self.writer)
 

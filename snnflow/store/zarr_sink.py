@@ -98,10 +98,10 @@ class _Appender:
 class _BackgroundWriter:
     """Runs writes on one thread, so compression and I/O overlap the simulation.
 
-    At most ``depth`` batches wait; a failed write is raised at the next submit
+    At most ``depth`` writes wait; a failed write is raised at the next submit
     or at close, never lost, and the thread ends with it."""
 
-    def __init__(self, depth=2):
+    def __init__(self, depth):
         self.tasks = queue.Queue(maxsize=depth)
         self.error = None
         self.thread = threading.Thread(target=self._drain, name="snnflow-zarr-writer",
