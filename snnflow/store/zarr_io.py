@@ -69,10 +69,13 @@ def put(store, items: dict, atomic=False):
     metadata document must be; a chunk is trusted only once its part is complete)."""
     if isinstance(store, LocalStore):
         for key, value in items.items():
-            path = store.root / key
-            path.parent.mkdir(parents=True, exist_ok=True)
-            written = path.with_name(path.name + ".partial") if atomic else path
-            written.write_bytes(value)
+            path = os.path.join(store.root, key)
+            written = path + ".partial" if atomic else path
+            try:
+                _write_file(written, value)
+            except FileNotFoundError:   # its directory's first file
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                _write_file(written, value)
             if atomic:
                 os.replace(written, path)
         return
@@ -82,6 +85,11 @@ def put(store, items: dict, atomic=False):
         await asyncio.gather(*(store.set(key, buffer.from_bytes(value))
                                for key, value in items.items()))
     sync(put_all())
+
+
+def _write_file(path, value):
+    with open(path, "wb") as file:
+        file.write(value)
 
 
 def put_nodes(store, nodes: dict):
