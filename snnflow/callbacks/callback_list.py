@@ -47,6 +47,7 @@ class CallbackList:
 
     def __init__(self, callbacks, **params):
         self.callbacks = resolve_callbacks(callbacks)
+        self.recording = params.get("recording")
         self.data = {}
         for callback in self.callbacks:
             if hasattr(callback, "set_params"):
@@ -58,6 +59,13 @@ class CallbackList:
     def call(self, hook, *args):
         for method in self.hooks[hook]:
             method(*args)
+
+    def end_batch(self, batch, metrics):
+        """on_batch_end; then the recording takes what recorders wrote in it, the
+        batch's data all at once."""
+        self.call("on_batch_end", batch, metrics)
+        if self.recording is not None:
+            self.recording.end_batch()
 
     def get_data(self) -> dict:
         """{key: data} from every callback that provides ``get_data``."""

@@ -127,7 +127,7 @@ class CompiledInferenceNetwork(CompiledNetwork):
             callback_list.call("on_batch_begin", batch)
             self._simulate(callback_list, self.compiler.evaluate_timesteps)
             after_batch(outputs, start, stop)
-            callback_list.call("on_batch_end", batch, metric_objects)
+            callback_list.end_batch(batch, metric_objects)
         callback_list.call("on_test_end", metric_objects)
 
 

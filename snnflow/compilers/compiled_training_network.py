@@ -143,7 +143,7 @@ class CompiledTrainingNetwork(CompiledInferenceNetwork):
                                                   batch, callback_list)
             for conn, gradient in gradients.items():
                 self.optimiser.step(weights[conn], gradient, self._optimiser_state[conn])
-            callback_list.call("on_batch_end", batch, data.metrics)
+            callback_list.end_batch(batch, data.metrics)
 
     def _forward_backward(self, data, examples, batch, callback_list):
         """Simulate ``examples`` (indices into x) as one batch, score them and return

@@ -53,6 +53,9 @@ class MemoryRecording:
     def start(self):
         pass
 
+    def end_batch(self):
+        pass
+
     def close(self, metrics=None):
         pass
 

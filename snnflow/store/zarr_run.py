@@ -132,10 +132,12 @@ class PartRecording:
         self.root = root if root is not None else open_root(self.store, "a")
         # An earlier attempt at this shard may have left some of its part behind
         delete(self.root.store, [f"{encode_key(key)}/{self.part}" for key in self.sinks])
-        # Two batches may wait: one write per sink each
-        self.writer = _BackgroundWriter(depth=2 * max(1, len(self.sinks)))
+        self.writer = _BackgroundWriter()
         for sink in self.sinks.values():
             sink.open(self.root.store, self.part, self.writer)
+
+    def end_batch(self):
+        self.writer.end_batch()
 
     def close(self, metrics=None) -> dict:
         """Finish the parts: {path: metadata} of every node written."""
@@ -186,6 +188,9 @@ class ZarrRecording:
         self.run.start({key: sink.layout for key, sink in self.shard.sinks.items()},
                        attrs=self.attrs)
         self.shard.start(self.run.root)
+
+    def end_batch(self):
+        self.shard.end_batch()
 
     def close(self, metrics=None):
         self.run.finish([self.shard.part], metrics, self.shard.close())

@@ -98,11 +98,14 @@ class _Appender:
 class _BackgroundWriter:
     """Runs writes on one thread, so compression and I/O overlap the simulation.
 
-    At most ``depth`` writes wait; a failed write is raised at the next submit
+    A batch's writes are handed over together, at its end: every hand-over wakes
+    the thread, which then competes with the simulation for the interpreter. At
+    most ``depth`` batches wait; a failed write is raised at the next hand-over
     or at close, never lost, and the thread ends with it."""
 
-    def __init__(self, depth):
+    def __init__(self, depth=2):
         self.tasks = queue.Queue(maxsize=depth)
+        self.batch = []
         self.error = None
         self.thread = threading.Thread(target=self._drain, name="snnflow-zarr-writer",
                                        daemon=True)
@@ -116,12 +119,23 @@ class _BackgroundWriter:
                 except BaseException as error:  # re-raised in the simulating thread
                     self.error = error
 
-    def submit(self, task):
+    def add(self, task):
+        """A write of the current batch."""
+        self.batch.append(task)
+
+    def end_batch(self):
+        """Hand the batch's writes to the thread."""
         if self.error is not None:
             self.close()        # the caller's run ends here: stop the thread, then raise
-        self.tasks.put(task)
+        self._hand_over()
+
+    def _hand_over(self):
+        if self.batch:
+            tasks, self.batch = self.batch, []
+            self.tasks.put(lambda: [task() for task in tasks])
 
     def close(self):
+        self._hand_over()
         self.tasks.put(None)
         self.thread.join()
         if self.error is not None:
@@ -130,6 +144,7 @@ class _BackgroundWriter:
     def abort(self):
         """End the thread without raising: the run already failed for another reason."""
         self.error = self.error or RuntimeError("aborted")  # skip the queued writes
+        self.batch = []
         self.tasks.put(None)
         self.thread.join()
 
@@ -169,7 +184,7 @@ class ZarrSink:
         return _Appender(self.store, f"{self.path}/{name}", shape, dtype, dims, dim)
 
     def _run(self, task):
-        self.writer.submit(task) if self.writer is not None else task()
+        self.writer.add(task) if self.writer is not None else task()
 
     def write(self, examples, rows=None, events=None, event_counts=None):
         """Queue one batch (the arrays must not be changed afterwards)."""
