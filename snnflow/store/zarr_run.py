@@ -17,8 +17,8 @@ import zarr
 from .. import __version__
 from .keys import check_keys, encode_key
 from .layout import Layout
-from .zarr_reader import open_root, open_store
 from .zarr_io import consolidated, delete, group_metadata, put_nodes
+from .zarr_reader import open_root, open_store
 from .zarr_sink import ZarrSink, _BackgroundWriter
 
 SHARDS = "shards"
@@ -142,14 +142,14 @@ class PartRecording:
     def close(self, metrics=None) -> dict:
         """Finish the parts: {path: metadata} of every node written."""
         self.writer.close()
-        nodes = {}
+        arrays = {}
         for sink in self.sinks.values():
-            nodes.update(sink.close())
-        arrays = {path: node for path, node in nodes.items() if path.count("/") > 1}
-        # The part groups, which say their parts are complete, after every array
+            arrays.update(sink.close())
         put_nodes(self.root.store, arrays)
-        put_nodes(self.root.store, {path: nodes[path] for path in nodes.keys() - arrays.keys()})
-        return nodes
+        # Then the part groups, which say their parts are complete
+        parts = {sink.path: group_metadata({"complete": True}) for sink in self.sinks.values()}
+        put_nodes(self.root.store, parts)
+        return {**arrays, **parts}
 
     def abort(self):
         """Stop the writer after a failed run, leaving the part unfinished."""

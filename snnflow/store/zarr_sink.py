@@ -14,7 +14,7 @@ import numpy as np
 
 from .keys import encode_key
 from .layout import Layout
-from .zarr_io import BLOSC_LZ4, array_metadata, group_metadata, put
+from .zarr_io import BLOSC_LZ4, array_metadata, put
 
 #: Target bytes per chunk: large enough to keep file counts low, small enough
 #: that one buffered chunk per array keeps memory flat.
@@ -202,12 +202,9 @@ class ZarrSink:
                 self.appenders[name].append(flat)
 
     def close(self) -> dict:
-        """Store the buffers' remainders: {path: metadata} of the part's arrays and
-        of the part group, which says it is complete (to be written after them)."""
-        nodes = {f"{self.path}/{name}": appender.close()
-                 for name, appender in self.appenders.items()}
-        nodes[self.path] = group_metadata({"complete": True})
-        return nodes
+        """Store the buffers' remainders: {path: metadata} of the part's arrays."""
+        return {f"{self.path}/{name}": appender.close()
+                for name, appender in self.appenders.items()}
 
     def data(self):
         """The recorded data, read lazily from the finished store."""
