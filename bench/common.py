@@ -18,6 +18,10 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
+#: Where the benchmarks' zarr stores go (not the system's temporary folder: on the
+#: machine these results come from, creating a file under /tmp cost 10x what it
+#: cost elsewhere on the same disk, at times; a user's store is not in /tmp either)
+SCRATCH_DIR = BENCH_DIR / "scratch"
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                     "BLIS_NUM_THREADS", "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
 
@@ -134,6 +138,13 @@ def _torch_blas(torch) -> str:
             if any(word in line for word in ("BLAS_INFO", "LAPACK_INFO", "CPU capability",
                                              "MKL", "oneDNN"))]
     return "; ".join(keep)[:600]
+
+
+def scratch_folder():
+    """A temporary folder in SCRATCH_DIR, removed with its contents on exit."""
+    import tempfile
+    SCRATCH_DIR.mkdir(exist_ok=True)
+    return tempfile.TemporaryDirectory(dir=SCRATCH_DIR)
 
 
 def timed(function, *args, **kwargs) -> tuple[float, object]:

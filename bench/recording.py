@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -63,7 +63,7 @@ def overhead(num_examples, repeats):
     seconds = {"none": [], "memory": [], "zarr": []}
     cpu_seconds = {mode: [] for mode in seconds}
     load = []
-    with tempfile.TemporaryDirectory() as folder:
+    with common.scratch_folder() as folder:
         for repeat in range(repeats):
             load.append(os.getloadavg()[0])
             for mode in seconds:
@@ -74,6 +74,11 @@ def overhead(num_examples, repeats):
                                           callbacks=callbacks, store=store)
                 cpu_seconds[mode].append(time.process_time() - cpu_start)
                 seconds[mode].append(elapsed)
+                if store is not None:
+                    # Gone before the next run: the repeats' stores (GBs at 10,000
+                    # examples) would otherwise pile up as dirty pages whose write-back
+                    # slows the runs after them, which one user's run never sees
+                    shutil.rmtree(store)
     # Each repeat's ratio compares runs made moments apart, so it is robust to the
     # machine's speed drifting over the benchmark; the median is the figure
     ratios = {mode: [with_ / without for with_, without in zip(seconds[mode], seconds["none"])]
@@ -111,7 +116,7 @@ def zarr_inputs(folder, num_examples):
 def child(num_examples):
     """One zarr-recorded run on inputs stored in zarr (the measured process)."""
     net, compiler, inp, hid, out = build()
-    with tempfile.TemporaryDirectory() as folder:
+    with common.scratch_folder() as folder:
         x, y = zarr_inputs(folder, num_examples)
         elapsed, (metrics, cb_data) = common.timed(
             compiler.compile(net).evaluate, {inp: x}, {out: y},

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -104,7 +103,7 @@ def child(num_examples):
     import snnflow.distributed as sd
     from snnflow.callbacks import SpikeRecorder
     net, compiler, inp, hid, out = recording.build()
-    with tempfile.TemporaryDirectory() as folder:
+    with common.scratch_folder() as folder:
         x, y = recording.zarr_inputs(folder, num_examples)
         local, client = cluster(2)
         with local, client:
