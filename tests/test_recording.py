@@ -474,6 +474,35 @@ def test_a_failed_write_is_raised_in_the_caller_and_ends_the_writer(tmp_path, mo
         snnflow.store.open(tmp_path / "s.zarr")
 
 
+def test_the_writer_takes_batches_in_order_and_holds_at_most_two():
+    """Memory stays bounded: once two batches wait behind the one being written,
+    the simulation waits at its next batch's end."""
+    import threading
+
+    from snnflow.store.zarr_sink import _BackgroundWriter
+    writer, started, release, done = _BackgroundWriter(), threading.Event(), \
+        threading.Event(), []
+    writer.add(lambda: (started.set(), release.wait(timeout=10), done.append("first")))
+    writer.end_batch()
+    assert started.wait(timeout=10)     # being written: no longer in the queue
+    for batch in ("second", "third"):
+        writer.add(lambda batch=batch: done.append(batch + " a"))
+        writer.add(lambda batch=batch: done.append(batch + " b"))
+        writer.end_batch()
+
+    def fourth():
+        writer.add(lambda: done.append("fourth"))
+        writer.end_batch()
+    waiting = threading.Thread(target=fourth)
+    waiting.start()
+    waiting.join(timeout=0.3)
+    assert waiting.is_alive() and done == []
+    release.set()
+    waiting.join(timeout=10)
+    writer.close()
+    assert done == ["first", "second a", "second b", "third a", "third b", "fourth"]
+
+
 def test_a_run_failing_mid_simulation_ends_the_writer(tmp_path):
     import threading
 
