@@ -10,6 +10,7 @@ def underlying_population(obj):
     """Layers stand for their population wherever a population is expected."""
     from .population import Population
     pop = getattr(obj, "population", obj)
+    pop = pop() if callable(pop) else pop
     if not isinstance(pop, Population):
         raise TypeError(f"expected a Population, InputLayer or Layer, got {obj!r}")
     return pop
@@ -19,11 +20,21 @@ class Connection:
     """Synapses from ``source`` to ``target`` with a connectivity and a synapse model.
 
     If the target has no shape yet, the connectivity decides it (for example the
-    output of a convolution)."""
+    output of a convolution). ``max_delay_steps`` bounds the connectivity's
+    synaptic delays (in timesteps); without it, the largest delay given sets it."""
 
-    def __init__(self, source, target, connectivity, synapse="delta", name=None):
+    def __init__(self, source, target, connectivity, synapse="delta", name=None,
+                 max_delay_steps=None, add_to_model=True):
+        if not add_to_model:
+            raise ValueError("Connection(add_to_model=False) is not supported: every "
+                             "connection belongs to the network it is created in")
         self.source = underlying_population(source)
         self.target = underlying_population(target)
+        if max_delay_steps is not None and (isinstance(max_delay_steps, bool) or
+                                            not isinstance(max_delay_steps, int) or
+                                            max_delay_steps < 0):
+            raise ValueError(f"max_delay_steps must be an int >= 0, got {max_delay_steps!r}")
+        self.max_delay_steps = max_delay_steps
         self.connectivity = get_connectivity(connectivity)
         self.synapse = get_synapse(synapse)
         if self.source.shape is None:
@@ -38,8 +49,12 @@ class Connection:
         except ValueError:
             network.connections.remove(self)  # a refused connection leaves no trace
             raise
-        self.source.outgoing.append(self)
-        self.target.incoming.append(self)
+        self.source.outgoing_connections.append(self)
+        self.target.incoming_connections.append(self)
+
+    def __call__(self):
+        """The connection itself (see Population.__call__)."""
+        return self
 
     # Same identity rule as Population
     def __eq__(self, other):

@@ -15,7 +15,10 @@ class Network:
 
     _context: list["Network"] = []
 
-    def __init__(self):
+    def __init__(self, default_params: dict | None = None):
+        #: {model class: {argument: value}}: defaults for the models created inside
+        #: ``with network:`` (mlGeNN's compilers pass theirs, e.g. EventProp's)
+        self.default_params = dict(default_params or {})
         self.populations = []
         self.connections = []
         self._pop_ids = itertools.count()
@@ -49,6 +52,13 @@ class Network:
             raise RuntimeError("Populations and connections must be created "
                                "inside a 'with network:' block")
         return Network._context[-1]
+
+    @staticmethod
+    def get_default_params(model_type) -> dict:
+        """The default arguments the network being built gives ``model_type``."""
+        if not Network._context:
+            return {}
+        return Network._context[-1].default_params.get(model_type, {})
 
     def load(self, keys, serialiser="numpy"):
         """Restore the weights that ``compiled.save(keys, serialiser)`` saved into
@@ -87,23 +97,3 @@ class Network:
         item._identity = (self._uid, type(item).__name__, name)
         members.append(item)
 
-
-class SequentialNetwork(Network):
-    """A network built as a stack of layers: each :class:`~snnflow.Layer` is
-    connected from the layer created just before it."""
-
-    def __init__(self):
-        super().__init__()
-        self.layers = []
-
-    def _add_layer(self, layer):
-        self.layers.append(layer)
-        return self.layers[-2] if len(self.layers) > 1 else None
-
-    @staticmethod
-    def current() -> "SequentialNetwork":
-        net = Network.current()
-        if not isinstance(net, SequentialNetwork):
-            raise RuntimeError("InputLayer and Layer must be created inside a "
-                               "'with network:' block of a SequentialNetwork")
-        return net

@@ -17,15 +17,30 @@ def normalise_shape(shape, what="shape") -> tuple:
 
 
 class Population:
-    """Neurons of one model. ``shape`` may be an int or a tuple (channels last)."""
+    """Neurons of one model. ``shape`` may be an int or a tuple (channels last).
 
-    def __init__(self, neuron, shape=None, record_spikes=False, name=None):
+    ``record_spikes=True`` lets a SpikeRecorder read the population.
+    ``record_spike_events`` is accepted as in mlGeNN, where it records GeNN's
+    spike-like events; no snnflow model emits such events, so it records nothing."""
+
+    def __init__(self, neuron, shape=None, record_spikes=False, record_spike_events=False,
+                 name=None, add_to_model=True):
         self.neuron = get_neuron(neuron)
         self.shape = None if shape is None else normalise_shape(shape)
         self.record_spikes = bool(record_spikes)
-        self.incoming = []
-        self.outgoing = []
+        self.record_spike_events = bool(record_spike_events)
+        self.incoming_connections = []
+        self.outgoing_connections = []
+        if not add_to_model:
+            raise ValueError("Population(add_to_model=False) is not supported: every "
+                             "population belongs to the network it is created in")
         Network.current()._add_population(self, name)
+
+    def __call__(self):
+        """The population itself: mlGeNN hands out weak references to populations
+        (``layer.population()``, ``connection.source()``); snnflow holds the objects,
+        which answer the same call."""
+        return self
 
     @property
     def num_neurons(self) -> int:
