@@ -35,7 +35,7 @@ from .distributed.driver import prepare_evaluate, run_together
 from .network import Network
 from .utils.data import _YIN_YANG_BLOCK_SIZE, yin_yang_dataset
 from .utils.fingerprint import data_fingerprint, fingerprint
-from .utils.names import snake_case
+from .utils.module import snake_case
 
 #: Named data sets: {name: (generator, chunk)}. ``generator(size, seed=, start=,
 #: **options)`` returns examples [start, start + size) as (x, labels); a chunk is

@@ -9,7 +9,11 @@ from .recorder import Recorder
 from .spike_recorder import SpikeRecorder
 from .var_recorder import VarRecorder
 
-default_callbacks = [BatchProgressBar, Checkpoint]
+from ..utils.module import get_module_classes  # noqa: E402
+
+# Recorder is the recorders' base, not a callback to name
+default_callbacks = {name: cls for name, cls in get_module_classes(globals(), Callback).items()
+                     if cls is not Recorder}
 
 __all__ = ["Callback", "CallbackList", "BatchProgressBar", "Checkpoint", "ConnVarRecorder",
            "OptimiserParamSchedule", "Recorder", "SpikeRecorder", "VarRecorder", "get_callback"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import warnings
 
-from ..utils.names import resolve
+from ..utils.module import get_object
 from .callback import Callback
 
 HOOKS = ("on_test_begin", "on_test_end", "on_train_begin", "on_train_end",
@@ -15,7 +15,7 @@ def get_callback(callback):
     """A Callback object, or a fresh default-constructed one for a name."""
     from . import default_callbacks
     if isinstance(callback, str):
-        return resolve(callback, Callback, default_callbacks, "callback")
+        return get_object(callback, Callback, "callback", default_callbacks)
     return callback
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..store import Layout, Rows
-from ..utils.filters import check_filter, filter_indices
+from ..utils.filter import check_filter, filter_indices
 from .recorder import Recorder
 
 #: The variables every engine exposes for a connection, by snnflow's and GeNN's names

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from tqdm.auto import tqdm
 
-from ..utils.names import snake_case
+from ..utils.module import snake_case
 from .callback import Callback
 
 

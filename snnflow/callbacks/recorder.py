@@ -9,7 +9,7 @@ import numpy as np
 
 from ..connection import underlying_population
 from ..store import MemoryRecording
-from ..utils.filters import check_filter, filter_indices, filter_mask
+from ..utils.filter import check_filter, filter_indices, filter_mask
 from .callback import Callback
 
 

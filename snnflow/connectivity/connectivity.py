@@ -6,7 +6,7 @@ import math
 import numpy as np
 import scipy.sparse
 
-from ..utils.values import check_value, resolve_value
+from ..utils.value import check_value, resolve_value
 
 
 class Connectivity:

@@ -2,13 +2,13 @@
 from .loss import Loss
 from .mean_square_error import MeanSquareError
 from .sparse_categorical_crossentropy import SparseCategoricalCrossentropy
-from ..utils.names import resolve
+from ..utils.module import get_module_classes, get_object
 
-default_losses = [MeanSquareError, SparseCategoricalCrossentropy]
+default_losses = get_module_classes(globals(), Loss)
 
 
 def get_loss(loss):
-    return resolve(loss, Loss, default_losses, "loss")
+    return get_object(loss, Loss, "loss", default_losses)
 
 
 __all__ = ["Loss", "MeanSquareError", "SparseCategoricalCrossentropy", "get_loss"]

@@ -4,13 +4,13 @@ import copy
 from .mean_square_error import MeanSquareError
 from .metric import Metric
 from .sparse_categorical_accuracy import SparseCategoricalAccuracy
-from ..utils.names import resolve
+from ..utils.module import get_module_classes, get_object
 
-default_metrics = [MeanSquareError, SparseCategoricalAccuracy]
+default_metrics = get_module_classes(globals(), Metric)
 
 
 def get_metric(metric):
-    return resolve(metric, Metric, default_metrics, "metric")
+    return get_object(metric, Metric, "metric", default_metrics)
 
 
 def get_metrics(metrics, outputs) -> dict:

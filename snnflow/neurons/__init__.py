@@ -8,14 +8,13 @@ from .leaky_integrate_fire_input import LeakyIntegrateFireInput
 from .neuron import Neuron
 from .poisson_input import PoissonInput
 from .spike_input import SpikeInput
-from ..utils.names import resolve
+from ..utils.module import get_module_classes, get_object
 
-default_neurons = [BinarySpikeInput, IntegrateFire, IntegrateFireInput, LeakyIntegrate,
-                   LeakyIntegrateFire, LeakyIntegrateFireInput, PoissonInput, SpikeInput]
+default_neurons = get_module_classes(globals(), Neuron)
 
 
 def get_neuron(neuron):
-    return resolve(neuron, Neuron, default_neurons, "neuron model")
+    return get_object(neuron, Neuron, "neuron model", default_neurons)
 
 
 __all__ = ["Neuron", "BinarySpikeInput", "IntegrateFire", "IntegrateFireInput",

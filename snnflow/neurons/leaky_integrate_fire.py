@@ -1,4 +1,4 @@
-from ..utils.values import check_value
+from ..utils.value import check_value
 from .neuron import Neuron
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..readouts import get_readout
-from ..utils.values import check_value
+from ..utils.value import check_value
 
 
 class Neuron:

@@ -6,13 +6,13 @@ from .readout import Readout
 from .spike_count import SpikeCount
 from .sum_var import SumVar
 from .var import Var
-from ..utils.names import resolve
+from ..utils.module import get_module_classes, get_object
 
-default_readouts = [AvgVar, FirstSpikeTime, MaxVar, SpikeCount, SumVar, Var]
+default_readouts = get_module_classes(globals(), Readout)
 
 
 def get_readout(readout):
-    return None if readout is None else resolve(readout, Readout, default_readouts, "readout")
+    return get_object(readout, Readout, "readout", default_readouts)
 
 
 __all__ = ["Readout", "AvgVar", "FirstSpikeTime", "MaxVar", "SpikeCount", "SumVar",

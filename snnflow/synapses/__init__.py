@@ -2,13 +2,13 @@
 from .delta import Delta
 from .exponential import Exponential
 from .synapse import Synapse
-from ..utils.names import resolve
+from ..utils.module import get_module_classes, get_object
 
-default_synapses = [Delta, Exponential]
+default_synapses = get_module_classes(globals(), Synapse)
 
 
 def get_synapse(synapse):
-    return resolve(synapse, Synapse, default_synapses, "synapse model")
+    return get_object(synapse, Synapse, "synapse model", default_synapses)
 
 
 __all__ = ["Synapse", "Delta", "Exponential", "get_synapse"]

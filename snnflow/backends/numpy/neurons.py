@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ... import neurons
-from ...utils.values import resolve_value
+from ...utils.value import resolve_value
 
 F32 = np.float32
 
