@@ -1,12 +1,19 @@
 """snnflow.utils.data against hand-worked expectations."""
+import collections.abc
 import math
+import typing
 
 import numpy as np
 import pytest
 
-from snnflow.utils.data import (PreprocessedSpikes, batch_dataset, get_dataset_size,
-                                linear_latency_encode_data, log_latency_encode_data,
-                                preprocess_spikes, split_dataset, yin_yang_dataset)
+from snnflow.utils.data import (DataDictType, PreprocessedSpikes, batch_dataset,
+                                batch_spikes, calc_latest_spike_time, calc_max_spikes,
+                                calc_start_spikes, generate_yin_yang_dataset,
+                                get_dataset_size, linear_latency_encode_data,
+                                log_latency_encode_data, permute_dataset,
+                                preprocess_spikes, preprocess_tonic_spikes,
+                                preprocess_tonic_spikes_separate, split_dataset,
+                                yin_yang_dataset)
 
 
 # ---------------------------------------------------------------- preprocess_spikes
@@ -54,6 +61,252 @@ def test_preprocess_spikes_out_of_range_message_names_id_and_num_neurons():
     with pytest.raises(ValueError) as info:
         preprocess_spikes([1.0, 2.0], [1, 7], 4)
     assert "7" in str(info.value) and "num_neurons=4" in str(info.value)
+
+
+# ---------------------------------------------------------------- batching spikes
+
+def _two_examples():
+    # Example 0: neuron 0 fires at 5, neuron 2 at 1 and 2; example 1: neuron 1 at 3, 4
+    return [PreprocessedSpikes(np.array([1, 1, 3]), np.array([5.0, 1.0, 2.0])),
+            PreprocessedSpikes(np.array([0, 2, 2]), np.array([3.0, 4.0]))]
+
+
+def test_batch_spikes_offsets_each_example_and_pads_a_partial_batch():
+    batched = batch_spikes(_two_examples(), batch_size=3)
+    assert isinstance(batched, PreprocessedSpikes)
+    np.testing.assert_array_equal(batched.end_spikes, [[1, 1, 3], [3, 5, 5], [5, 5, 5]])
+    np.testing.assert_array_equal(batched.spike_times, [5.0, 1.0, 2.0, 3.0, 4.0])
+    assert batched.end_spikes.dtype == np.int64
+    assert batched.spike_times.dtype == np.float32
+
+
+def test_batch_spikes_full_batch_and_examples_without_spikes():
+    batched = batch_spikes(_two_examples(), batch_size=2)
+    np.testing.assert_array_equal(batched.end_spikes, [[1, 1, 3], [3, 5, 5]])
+
+    silent = preprocess_spikes([], [], 2)
+    batched = batch_spikes([silent, preprocess_spikes([7.0], [1], 2), silent], 3)
+    np.testing.assert_array_equal(batched.end_spikes, [[0, 0], [0, 1], [1, 1]])
+    np.testing.assert_array_equal(batched.spike_times, [7.0])
+
+
+@pytest.mark.parametrize("spikes, batch_size, error, match", [
+    (_two_examples(), 1, ValueError, "2 examples, more than batch_size=1"),
+    (_two_examples(), 0, ValueError, "batch_size"),
+    (_two_examples(), 2.0, TypeError, "batch_size"),
+    ([], 2, ValueError, "at least one example"),
+    (_two_examples()[:1] + [PreprocessedSpikes(np.array([0, 1]), np.array([1.0]))], 2,
+     ValueError, r"same 3 neurons.*spikes\[1\]"),
+    ([PreprocessedSpikes(np.array([1, 2]), np.array([1.0]))], 2,
+     ValueError, r"spikes\[0\] has end_spikes ending at 2"),
+    ([np.array([1, 2])], 2, TypeError, r"spikes\[0\] must be a PreprocessedSpikes"),
+])
+def test_batch_spikes_errors(spikes, batch_size, error, match):
+    with pytest.raises(error, match=match):
+        batch_spikes(spikes, batch_size)
+
+
+def test_calc_start_spikes_one_example():
+    start = calc_start_spikes(np.array([1, 1, 3], dtype=np.int64))
+    np.testing.assert_array_equal(start, [0, 1, 1])
+    assert start.dtype == np.int64
+
+
+def test_calc_start_spikes_batch_continues_from_previous_example():
+    # Row b starts where row b - 1's last neuron ends
+    end_spikes = np.array([[1, 1, 3], [3, 5, 5], [5, 5, 5]])
+    np.testing.assert_array_equal(calc_start_spikes(end_spikes),
+                                  [[0, 1, 1], [3, 3, 5], [5, 5, 5]])
+    # Fortran order must not change the neuron order
+    np.testing.assert_array_equal(calc_start_spikes(np.asfortranarray(end_spikes)),
+                                  [[0, 1, 1], [3, 3, 5], [5, 5, 5]])
+    np.testing.assert_array_equal(calc_start_spikes(np.array([[4], [6]])), [[0], [4]])
+
+
+@pytest.mark.parametrize("end_spikes, error, match", [
+    (np.array([], dtype=np.int64), ValueError, "non-empty"),
+    (np.zeros((1, 2, 3), dtype=np.int64), ValueError, r"\(1, 2, 3\)"),
+    (np.array([1.0, 2.0]), TypeError, "integers"),
+])
+def test_calc_start_spikes_errors(end_spikes, error, match):
+    with pytest.raises(error, match=match):
+        calc_start_spikes(end_spikes)
+
+
+def test_calc_max_spikes_counts_all_neurons_of_an_example():
+    spikes = _two_examples() + [preprocess_spikes([], [], 3)]
+    assert calc_max_spikes(spikes) == 3
+    assert calc_max_spikes(iter(spikes[1:])) == 2
+    assert isinstance(calc_max_spikes(spikes), int)
+
+
+def test_calc_latest_spike_time_skips_examples_without_spikes():
+    spikes = [preprocess_spikes([], [], 3)] + _two_examples()
+    assert calc_latest_spike_time(spikes) == 5.0
+    assert isinstance(calc_latest_spike_time(spikes), float)
+    assert calc_latest_spike_time(spikes[2:]) == 4.0
+
+
+@pytest.mark.parametrize("function", [calc_max_spikes, calc_latest_spike_time])
+def test_calc_spike_statistics_errors(function):
+    with pytest.raises(ValueError, match="at least one example"):
+        function([])
+    with pytest.raises(TypeError, match=r"spikes\[1\] must be a PreprocessedSpikes"):
+        function([_two_examples()[0], (1, 2)])
+
+
+def test_calc_latest_spike_time_without_any_spike():
+    with pytest.raises(ValueError, match="at least one spike"):
+        calc_latest_spike_time([preprocess_spikes([], [], 3)])
+
+
+# ---------------------------------------------------------------- Tonic events
+
+def _events(fields, rows):
+    return np.array(rows, dtype=fields)
+
+
+XYTP = [("x", np.int16), ("y", np.int16), ("t", np.int64), ("p", np.int8)]
+# A 3 x 2 sensor: (x, y, t in microseconds, p)
+XYTP_ROWS = [(1, 0, 2000, 1), (2, 1, 1000, 0), (1, 0, 500, 1), (0, 1, 3000, 1)]
+
+
+def test_preprocess_tonic_spikes_2d_two_polarities():
+    # Neuron (y * 3 + x) * 2 + p: ids 3, 10, 3, 7 of 12
+    spikes = preprocess_tonic_spikes(_events(XYTP, XYTP_ROWS), "xytp", (3, 2, 2))
+    np.testing.assert_array_equal(spikes.end_spikes, [0, 0, 0, 2, 2, 2, 2, 3, 3, 3, 4, 4])
+    np.testing.assert_allclose(spikes.spike_times, [0.5, 2.0, 3.0, 1.0])
+    assert spikes.spike_times.dtype == np.float32
+
+
+def test_preprocess_tonic_spikes_2d_one_polarity_ignores_p():
+    # Neuron y * 3 + x: ids 1, 5, 1, 3 of 6, whatever p says
+    spikes = preprocess_tonic_spikes(_events(XYTP, XYTP_ROWS), ["x", "y", "t", "p"],
+                                     (3, 2, 1))
+    np.testing.assert_array_equal(spikes.end_spikes, [0, 2, 2, 3, 3, 4])
+    np.testing.assert_allclose(spikes.spike_times, [0.5, 2.0, 3.0, 1.0])
+
+
+def test_preprocess_tonic_spikes_1d_sensor_and_time_scale():
+    # SHD's layout: neuron x of a (4, 1, 1) sensor
+    events = _events([("t", np.float64), ("x", np.int64), ("p", np.int64)],
+                     [(1500.0, 3, 0), (250.0, 0, 0), (750.0, 3, 0)])
+    spikes = preprocess_tonic_spikes(events, "txp", (4, 1, 1))
+    np.testing.assert_array_equal(spikes.end_spikes, [1, 1, 1, 3])
+    np.testing.assert_allclose(spikes.spike_times, [0.25, 0.75, 1.5])
+
+    spikes = preprocess_tonic_spikes(events, "txp", (4, 1, 1), time_scale=1.0)
+    np.testing.assert_allclose(spikes.spike_times, [250.0, 750.0, 1500.0])
+
+
+def test_preprocess_tonic_spikes_1d_two_polarities():
+    # Neuron x * 2 + p: ids 3, 1, 2 of 4
+    events = _events([("t", np.int64), ("x", np.int64), ("p", np.int64)],
+                     [(1000, 1, 1), (2000, 0, 1), (3000, 1, 0)])
+    spikes = preprocess_tonic_spikes(events, "txp", (2, 1, 2))
+    np.testing.assert_array_equal(spikes.end_spikes, [0, 1, 2, 3])
+    np.testing.assert_allclose(spikes.spike_times, [2.0, 3.0, 1.0])
+
+
+def test_preprocess_tonic_spikes_large_sensor_ids_do_not_wrap():
+    # (299 * 300 + 299) * 2 + 1 = 179999 does not fit the int16 fields
+    events = _events(XYTP, [(299, 299, 1000, 1)])
+    spikes = preprocess_tonic_spikes(events, "xytp", (300, 300, 2))
+    assert len(spikes.end_spikes) == 180000
+    assert spikes.end_spikes[179998] == 0 and spikes.end_spikes[179999] == 1
+
+
+def test_preprocess_tonic_spikes_histogram():
+    # Neuron 0 (ms): 0.1, 0.9 | 1.5 | 2.1, 2.2, 2.999 -> bins of 2, 1, 3 events
+    # Neuron 1 (ms): 1.0, 1.999 | 3.0               -> bins 1 and 3 with 2, 1 events
+    events = _events([("t", np.int64), ("x", np.int64), ("p", np.int64)],
+                     [(100, 0, 0), (1000, 1, 0), (900, 0, 0), (1500, 0, 0),
+                      (2100, 0, 0), (1999, 1, 0), (2200, 0, 0), (3000, 1, 0),
+                      (2999, 0, 0)])
+    spikes = preprocess_tonic_spikes(events, "txp", (2, 1, 1), dt=1.0,
+                                     histogram_thresh=2)
+    np.testing.assert_array_equal(spikes.end_spikes, [2, 3])
+    np.testing.assert_allclose(spikes.spike_times, [0.0, 2.0, 1.0])
+
+    spikes = preprocess_tonic_spikes(events, "txp", (2, 1, 1), dt=1.0,
+                                     histogram_thresh=1)
+    np.testing.assert_array_equal(spikes.end_spikes, [3, 5])
+    np.testing.assert_allclose(spikes.spike_times, [0.0, 1.0, 2.0, 1.0, 3.0])
+
+    # Bins of 0.5 ms: neuron 0's 0.1 and 0.9 now fall apart
+    spikes = preprocess_tonic_spikes(events, "txp", (2, 1, 1), dt=0.5,
+                                     histogram_thresh=2)
+    np.testing.assert_array_equal(spikes.end_spikes, [1, 1])
+    np.testing.assert_allclose(spikes.spike_times, [2.0])
+
+
+def test_preprocess_tonic_spikes_no_events():
+    events = _events(XYTP, [])
+    for kwargs in ({}, {"dt": 1.0, "histogram_thresh": 1}):
+        spikes = preprocess_tonic_spikes(events, "xytp", (3, 2, 2), **kwargs)
+        np.testing.assert_array_equal(spikes.end_spikes, np.zeros(12))
+        assert spikes.spike_times.shape == (0,)
+
+
+def test_preprocess_tonic_spikes_separate():
+    # Polarity 0: (2, 1) at 1 ms -> neuron 5 of 6; polarity 1: neuron 1 at 0.5 and
+    # 2 ms, neuron 3 at 3 ms
+    spikes = preprocess_tonic_spikes_separate(_events(XYTP, XYTP_ROWS), "xytp",
+                                              (3, 2, 2))
+    assert len(spikes) == 2
+    np.testing.assert_array_equal(spikes[0].end_spikes, [0, 0, 0, 0, 0, 1])
+    np.testing.assert_allclose(spikes[0].spike_times, [1.0])
+    np.testing.assert_array_equal(spikes[1].end_spikes, [0, 2, 2, 3, 3, 3])
+    np.testing.assert_allclose(spikes[1].spike_times, [0.5, 2.0, 3.0])
+
+    spikes = preprocess_tonic_spikes_separate(_events(XYTP, XYTP_ROWS), "xytp",
+                                              (3, 2, 2), dt=1.0, histogram_thresh=2)
+    np.testing.assert_array_equal(spikes[0].end_spikes, [0, 0, 0, 0, 0, 0])
+    # Neuron 1's events at 0.5 and 2 ms lie in different 1 ms bins
+    np.testing.assert_array_equal(spikes[1].end_spikes, [0, 0, 0, 0, 0, 0])
+
+
+@pytest.mark.parametrize("rows, ordering, shape, kwargs, error, match", [
+    (XYTP_ROWS, "xyp", (3, 2, 2), {}, ValueError, "'t'.*'p'"),
+    (XYTP_ROWS, "xyt", (3, 2, 2), {}, ValueError, "'t'.*'p'"),
+    (XYTP_ROWS, "tp", (3, 2, 2), {}, ValueError, "'x'"),
+    (XYTP_ROWS, "xytp", (3, 2), {}, ValueError, r"shape must be .*\(3, 2\)"),
+    (XYTP_ROWS, "xytp", (3, 0, 2), {}, ValueError, "height"),
+    (XYTP_ROWS, "xytp", (2, 2, 2), {}, ValueError, r"events\['x'\].*\[0, 2\).*got 2"),
+    (XYTP_ROWS, "xytp", (3, 1, 2), {}, ValueError, r"events\['y'\].*got 1"),
+    ([(0, 0, 10, 2)], "xytp", (3, 2, 2), {}, ValueError, r"events\['p'\].*got 2"),
+    ([(0, 0, -10, 0)], "xytp", (3, 2, 2), {}, ValueError, r"time_scale.*-0.01"),
+    (XYTP_ROWS, "xytp", (3, 2, 2), {"time_scale": 0.0}, ValueError, "time_scale"),
+    (XYTP_ROWS, "xytp", (3, 2, 2), {"histogram_thresh": 2}, ValueError,
+     "dt must be given"),
+    (XYTP_ROWS, "xytp", (3, 2, 2), {"dt": 0.0, "histogram_thresh": 2}, ValueError,
+     "dt must be > 0"),
+    (XYTP_ROWS, "xytp", (3, 2, 2), {"dt": 1.0, "histogram_thresh": 0}, ValueError,
+     "histogram_thresh"),
+])
+def test_preprocess_tonic_spikes_errors(rows, ordering, shape, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        preprocess_tonic_spikes(_events(XYTP, rows), ordering, shape, **kwargs)
+
+
+def test_preprocess_tonic_spikes_event_array_errors():
+    with pytest.raises(TypeError, match="structured array"):
+        preprocess_tonic_spikes(np.zeros(3), "xytp", (3, 2, 2))
+    no_y = _events([("x", np.int16), ("t", np.int64), ("p", np.int8)], [(0, 1, 0)])
+    with pytest.raises(ValueError, match=r"missing \['y'\]"):
+        preprocess_tonic_spikes(no_y, "xytp", (3, 2, 2))
+    float_x = _events([("x", np.float64), ("t", np.int64), ("p", np.int8)],
+                      [(0.5, 1, 0)])
+    with pytest.raises(TypeError, match=r"events\['x'\] must be integers"):
+        preprocess_tonic_spikes(float_x, "xtp", (3, 1, 2))
+
+
+def test_preprocess_tonic_spikes_separate_errors():
+    with pytest.raises(ValueError, match="more than one polarity"):
+        preprocess_tonic_spikes_separate(_events(XYTP, XYTP_ROWS), "xytp", (3, 2, 1))
+    with pytest.raises(ValueError, match=r"events\['p'\].*\[0, 2\).*got 2"):
+        preprocess_tonic_spikes_separate(_events(XYTP, [(0, 0, 10, 2)]), "xytp",
+                                         (3, 2, 2))
 
 
 # ---------------------------------------------------------------- latency encodings
@@ -115,12 +368,17 @@ def test_log_latency_encode_data_errors(tau_eff, thresh, match):
 
 # ---------------------------------------------------------------- data-set dictionaries
 
+def test_data_dict_type_is_a_mapping_alias():
+    assert typing.get_origin(DataDictType) is collections.abc.Mapping
+
+
 def test_get_dataset_size():
     assert get_dataset_size({}) is None
     assert get_dataset_size({"a": [1, 2, 3], "b": np.zeros((3, 2))}) == 3
-    with pytest.raises(ValueError) as info:
-        get_dataset_size({"a": [1, 2, 3], "b": np.zeros((2, 2))})
-    assert "'a': 3" in str(info.value) and "'b': 2" in str(info.value)
+    # Values of different lengths: no size, as in mlGeNN
+    assert get_dataset_size({"a": [1, 2, 3], "b": np.zeros((2, 2))}) is None
+    assert get_dataset_size({"a": [np.ones((2, 2))] * 10,
+                             "b": [np.ones((2, 2))] * 5}) is None
     with pytest.raises(TypeError, match="data"):
         get_dataset_size([1, 2, 3])
     with pytest.raises(TypeError, match="'a'"):
@@ -165,11 +423,57 @@ def test_split_dataset():
     first, last = split_dataset({"x": np.arange(5)}, 0.5)
     assert list(first["x"]) == [0, 1] and list(last["x"]) == [2, 3, 4]
 
+    # mlGeNN's own case: ten 2x2 examples, a tenth split off
+    images = [np.full((2, 2), float(i)) for i in range(10)]
+    first, last = split_dataset({"input": images}, 0.1)
+    assert [float(i[0, 0]) for i in first["input"]] == list(range(9))
+    assert [float(i[0, 0]) for i in last["input"]] == [9.0]
+
     assert split_dataset({}, 0.3) == ({}, {})
-    with pytest.raises(ValueError, match="split"):
-        split_dataset(data, 1.5)
-    with pytest.raises(ValueError, match="same number"):
+
+
+@pytest.mark.parametrize("split", [1.5, 10.0, -1.0, -1e-9, math.inf, math.nan])
+def test_split_dataset_outside_unit_interval_raises_runtime_error(split):
+    with pytest.raises(RuntimeError, match=r"split must lie in \[0, 1\], got"):
+        split_dataset({"x": np.arange(4)}, split)
+
+
+def test_split_dataset_errors():
+    with pytest.raises(TypeError, match="split"):
+        split_dataset({"x": np.arange(4)}, "0.5")
+    with pytest.raises(ValueError, match=r"same number.*'x': 1, 'y': 2"):
         split_dataset({"x": [1], "y": [1, 2]}, 0.5)
+
+
+def test_permute_dataset():
+    data = {"x": np.array([[0, 1], [2, 3], [4, 5]]), "y": ["a", "b", "c"],
+            "z": ("p", "q", "r")}
+    permuted = permute_dataset(data, [2, 0, 1])
+    assert isinstance(permuted["x"], np.ndarray)
+    np.testing.assert_array_equal(permuted["x"], [[4, 5], [0, 1], [2, 3]])
+    assert permuted["y"] == ["c", "a", "b"]
+    assert permuted["z"] == ["r", "p", "q"]
+    # The input is left as it was
+    np.testing.assert_array_equal(data["x"][0], [0, 1])
+
+    permuted = permute_dataset({"x": np.arange(3)}, np.array([1, 2, 0], np.uint8))
+    np.testing.assert_array_equal(permuted["x"], [1, 2, 0])
+    assert permute_dataset({}, []) == {}
+
+
+@pytest.mark.parametrize("data, indices, error, match", [
+    ({"x": np.arange(3)}, [0, 1], ValueError, r"one index per example \(3\), got 2"),
+    ({"x": np.arange(3)}, [0, 1, 3], ValueError, r"\[0, 3\), got index 3"),
+    ({"x": np.arange(3)}, [0, -1, 1], ValueError, "got index -1"),
+    ({"x": np.arange(3)}, [0, 2, 0], ValueError, "permutation.*index 0 2 times"),
+    ({"x": np.arange(3)}, [0.0, 1.0, 2.0], TypeError, "indices must be integers"),
+    ({"x": np.arange(3)}, [[0, 1, 2]], ValueError, "1-D"),
+    ({"x": [1], "y": [1, 2]}, [0], ValueError, "same number"),
+    ([1, 2], [0, 1], TypeError, "data"),
+])
+def test_permute_dataset_errors(data, indices, error, match):
+    with pytest.raises(error, match=match):
+        permute_dataset(data, indices)
 
 
 # ---------------------------------------------------------------- Yin-Yang
@@ -251,3 +555,80 @@ def test_yin_yang_empty_and_errors():
         yin_yang_dataset(10, seed=-2)
     with pytest.raises(TypeError, match="start"):
         yin_yang_dataset(10, start=1.5)
+
+
+def _spike_features(spikes, scale, offset):
+    """Each example's features (x, y, 1 - x, 1 - y) read back from its spike times."""
+    return np.array([(example.spike_times[-4:].astype(float) - offset) / scale
+                     for example in spikes])
+
+
+def test_generate_yin_yang_dataset_spikes_and_labels():
+    np.random.seed(1)
+    spikes, labels = generate_yin_yang_dataset(200, scale=30.0, offset=2.0)
+    assert len(spikes) == 200 and isinstance(labels, list) and len(labels) == 200
+    assert all(type(label) is int for label in labels)
+    for example in spikes:
+        assert isinstance(example, PreprocessedSpikes)
+        # One spike per neuron, the bias neuron (0) firing at the offset
+        np.testing.assert_array_equal(example.end_spikes, [1, 2, 3, 4, 5])
+        assert example.spike_times.dtype == np.float32
+        assert example.spike_times[0] == 2.0
+    features = _spike_features(spikes, 30.0, 2.0)
+    np.testing.assert_allclose(features[:, 2], 1.0 - features[:, 0], atol=1e-5)
+    np.testing.assert_allclose(features[:, 3], 1.0 - features[:, 1], atol=1e-5)
+    assert np.all(np.hypot(features[:, 0] - 0.5, features[:, 1] - 0.5) <= 0.5 + 1e-5)
+    # Points within 1e-4 of a class boundary could be read back on its other side
+    x, y = features[:, 0], features[:, 1]
+    near_boundary = np.zeros(len(x), dtype=bool)
+    for dx, dy in [(1e-4, 0), (-1e-4, 0), (0, 1e-4), (0, -1e-4)]:
+        near_boundary |= _paper_labels(x + dx, y + dy) != _paper_labels(x, y)
+    np.testing.assert_array_equal(np.array(labels)[~near_boundary],
+                                  _paper_labels(x, y)[~near_boundary])
+
+
+def test_generate_yin_yang_dataset_without_bias():
+    spikes, labels = generate_yin_yang_dataset(3, scale=10.0, bias=False)
+    for example in spikes:
+        np.testing.assert_array_equal(example.end_spikes, [1, 2, 3, 4])
+        # x + (1 - x) = 1: the first and third spikes add up to the scale
+        assert example.spike_times[0] + example.spike_times[2] == pytest.approx(10.0)
+    assert generate_yin_yang_dataset(0, scale=10.0) == ([], [])
+
+
+def test_generate_yin_yang_dataset_follows_numpy_global_seed():
+    np.random.seed(42)
+    first, first_labels = generate_yin_yang_dataset(20, scale=1.0)
+    second, _ = generate_yin_yang_dataset(20, scale=1.0)
+    np.random.seed(42)
+    again, again_labels = generate_yin_yang_dataset(20, scale=1.0)
+    assert first_labels == again_labels
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a.spike_times, b.spike_times)
+    # A second call (say, the test set) gives other examples
+    assert not any(np.array_equal(a.spike_times, b.spike_times)
+                   for a, b in zip(first, second))
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(size=5, scale="1"), TypeError, "scale"),
+    (dict(size=-1, scale=1.0), ValueError, "size"),
+    (dict(size=5, scale=1.0, bias=1), TypeError, "bias"),
+    (dict(size=5, scale=1.0, offset=-0.5), ValueError, r"got -0.5 with offset=-0.5"),
+    (dict(size=5, scale=-1.0, offset=0.5), ValueError, "scale=-1.0"),
+    # r_big = 1: 1 - x reaches -1, so a spike could come at offset - scale
+    (dict(size=5, scale=2.0, offset=1.0, r_small=0.2, r_big=1.0), ValueError,
+     r"\[-1.0, 2.0\] \(r_big=1.0\), got -1.0"),
+    (dict(size=5, scale=1.0, r_small=0.3), ValueError, "r_small"),
+])
+def test_generate_yin_yang_dataset_errors(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        generate_yin_yang_dataset(**kwargs)
+
+
+def test_generate_yin_yang_dataset_larger_r_big_with_enough_offset():
+    spikes, _ = generate_yin_yang_dataset(50, scale=2.0, offset=2.0, r_small=0.2,
+                                          r_big=1.0)
+    times = np.concatenate([example.spike_times for example in spikes])
+    assert times.min() >= 0.0
+
