@@ -67,6 +67,12 @@ class Engine(ABC):
         """float32 (examples, neurons) values of state variable ``name`` now."""
 
     @abstractmethod
+    def get_value(self, pop, name: str) -> np.ndarray:
+        """float32 (examples, neurons) of a model value that is not a state variable
+        (``v_thresh``, ``tau_refrac``: per neuron, the same for every example) or,
+        for "input", the batch's input values."""
+
+    @abstractmethod
     def set_var(self, pop, name: str, values):
         """Overwrite state variable ``name`` (broadcast to (examples, neurons))."""
 

@@ -1,6 +1,7 @@
 """Neuron models (descriptions; the engines in snnflow.backends simulate them)."""
 from .binary_spike_input import BinarySpikeInput
 from .integrate_fire import IntegrateFire
+from .input import Input
 from .integrate_fire_input import IntegrateFireInput
 from .leaky_integrate import LeakyIntegrate
 from .leaky_integrate_fire import LeakyIntegrateFire
@@ -17,6 +18,6 @@ def get_neuron(neuron):
     return get_object(neuron, Neuron, "neuron model", default_neurons)
 
 
-__all__ = ["Neuron", "BinarySpikeInput", "IntegrateFire", "IntegrateFireInput",
+__all__ = ["Neuron", "BinarySpikeInput", "IntegrateFire", "IntegrateFireInput", "Input",
            "LeakyIntegrate", "LeakyIntegrateFire", "LeakyIntegrateFireInput",
            "PoissonInput", "SpikeInput", "get_neuron"]

@@ -1,7 +1,5 @@
-from .neuron import Neuron
+from .input import Input
 
 
-class BinarySpikeInput(Neuron):
+class BinarySpikeInput(Input):
     """Spikes in every timestep where the example's value for the neuron is positive."""
-
-    input_kind = "values"

@@ -1,3 +1,4 @@
+from ..utils.value import ValueDescriptor
 from .neuron import Neuron
 
 
@@ -5,7 +6,9 @@ class IntegrateFire(Neuron):
     """Non-leaky integrate-and-fire, as mlGeNN's: V <- V + Isyn; when V >= v_thresh
     it spikes and V is set to v_reset."""
 
-    values = ("v", "v_thresh", "v_reset")
+    v_thresh = ValueDescriptor("Vthresh")
+    v_reset = ValueDescriptor("Vreset")
+    v = ValueDescriptor("V")
     state = ("v",)
     # Fixed for this model (LeakyIntegrateFire makes them choices)
     tau_refrac = None
@@ -14,4 +17,6 @@ class IntegrateFire(Neuron):
 
     def __init__(self, v_thresh=1.0, v_reset=0.0, v=0.0, readout=None):
         super().__init__(readout)
-        self._set_values(v_thresh=v_thresh, v_reset=v_reset, v=v)
+        self.v_thresh = v_thresh
+        self.v_reset = v_reset
+        self.v = v

@@ -1,3 +1,7 @@
+import numpy as np
+
+from ..utils.decorators import network_default_params
+from ..utils.value import ValueDescriptor
 from .neuron import Neuron
 
 
@@ -5,10 +9,16 @@ class LeakyIntegrate(Neuron):
     """Non-spiking leaky integrator, the usual readout population:
     V <- alpha V + Isyn + bias (Isyn scaled by 1 - alpha with ``scale_i``)."""
 
-    values = ("v", "bias", "tau_mem")
+    v = ValueDescriptor("V")
+    bias = ValueDescriptor("Bias")
+    tau_mem = ValueDescriptor(("Alpha", lambda value, dt: np.exp(-dt / value)))
     state = ("v",)
 
+    @network_default_params
     def __init__(self, v=0.0, bias=0.0, tau_mem=20.0, scale_i=False, readout=None):
         super().__init__(readout)
-        self._set_values(v=v, bias=bias, tau_mem=tau_mem)
+        self.v = v
+        self.bias = bias
+        self.tau_mem = tau_mem
+        self._check_positive("tau_mem")
         self.scale_i = bool(scale_i)

@@ -1,4 +1,7 @@
-from ..utils.value import check_value
+import numpy as np
+
+from ..utils.decorators import network_default_params
+from ..utils.value import ValueDescriptor
 from .neuron import Neuron
 
 
@@ -9,20 +12,28 @@ class LeakyIntegrateFire(Neuron):
     else V <- v_reset. With ``tau_refrac`` a neuron cannot spike for that many ms
     after a spike, and holds V there unless ``integrate_during_refrac``."""
 
-    values = ("v", "v_thresh", "v_reset", "tau_mem")
+    v_thresh = ValueDescriptor("Vthresh")
+    v_reset = ValueDescriptor("Vreset")
+    v = ValueDescriptor("V")
+    tau_mem = ValueDescriptor(("Alpha", lambda value, dt: np.exp(-dt / value)))
+    tau_refrac = ValueDescriptor("TauRefrac")
     state = ("v",)
 
+    @network_default_params
     def __init__(self, v_thresh=1.0, v_reset=0.0, v=0.0, tau_mem=20.0, tau_refrac=None,
                  relative_reset=True, integrate_during_refrac=True, scale_i=False,
                  readout=None):
         super().__init__(readout)
-        self._set_values(v_thresh=v_thresh, v_reset=v_reset, v=v, tau_mem=tau_mem)
-        if tau_refrac is not None:
-            check_value(tau_refrac, "LeakyIntegrateFire.tau_refrac")
+        self.v_thresh = v_thresh
+        self.v_reset = v_reset
+        self.v = v
+        self.tau_mem = tau_mem
+        self._check_positive("tau_mem")
         self.tau_refrac = tau_refrac
         self.relative_reset = bool(relative_reset)
         self.integrate_during_refrac = bool(integrate_during_refrac)
         self.scale_i = bool(scale_i)
 
-    def var_names(self):
-        return tuple(self.state) + (() if self.tau_refrac is None else ("refrac_time",))
+    @property
+    def genn_state(self):
+        return {} if self.tau_refrac is None else {"RefracTime": "refrac_time"}

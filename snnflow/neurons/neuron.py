@@ -1,19 +1,23 @@
 """Neuron: base of the neuron models, which only describe; engines simulate."""
 from __future__ import annotations
 
+import numbers
+
 from ..readouts import get_readout
-from ..utils.value import check_value
+from ..utils.value import value_descriptors
 
 
 class Neuron:
     """A neuron model. ``readout`` (a name or a Readout) makes it usable as an output.
 
-    Subclasses list their per-neuron values (scalars, arrays of the population's
-    shape or initializers) in ``values``; ``state`` names those that are state
-    variables, reset to their initial value at the start of every example."""
+    Subclasses declare their per-neuron values (scalars, arrays of the population's
+    shape or initializers) as ValueDescriptors named after GeNN's variables, as in
+    mlGeNN; ``state`` names those that are state variables, reset to their initial
+    value at the start of every example. ``genn_state`` names, by GeNN's name, the
+    state variables that are not values (a refractory countdown)."""
 
-    values: tuple = ()
     state: tuple = ()
+    genn_state: dict = {}
     #: how an input population reads ``x``: "values" (one number per neuron per
     #: example), "spikes" (PreprocessedSpikes per example) or None (not an input)
     input_kind: str | None = None
@@ -21,17 +25,32 @@ class Neuron:
     def __init__(self, readout=None):
         self.readout = get_readout(readout)
 
-    def _set_values(self, **values):
-        """Store per-neuron values, refusing what can never be one."""
-        for name, value in values.items():
-            setattr(self, name, check_value(value, f"{type(self).__name__}.{name}"))
-        tau_mem = values.get("tau_mem")
-        if isinstance(tau_mem, (int, float)) and not tau_mem > 0:
-            raise ValueError(f"{type(self).__name__}.tau_mem must be > 0 ms, got {tau_mem!r}")
+    @property
+    def values(self) -> tuple:
+        """The names of this model's per-neuron values."""
+        return tuple(value_descriptors(type(self)))
+
+    def _check_positive(self, name):
+        """Time constants (ms) given as numbers must be positive."""
+        value = getattr(self, name)
+        if isinstance(value, numbers.Real) and not value > 0:
+            raise ValueError(f"{type(self).__name__}.{name} must be > 0 ms, got {value!r}")
 
     def var_names(self) -> tuple:
-        """The state variables a simulation of this model has (what VarRecorder reads)."""
-        return tuple(self.state)
+        """The state variables a simulation of this model has."""
+        return tuple(self.state) + tuple(self.genn_state.values())
+
+    def genn_var_names(self) -> dict:
+        """{GeNN variable name: (snnflow name, transform(value, dt) or None)} of
+        everything VarRecorder can record from this model."""
+        names = {}
+        for name, descriptor in value_descriptors(type(self)).items():
+            if getattr(self, name) is not None:
+                names.update({g: (name, t) for g, t in descriptor.genn_transforms})
+        names.update({g: (name, None) for g, name in self.genn_state.items()})
+        if self.input_kind == "values":
+            names["Input"] = ("input", None)
+        return names
 
     def __repr__(self):
         args = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.values)

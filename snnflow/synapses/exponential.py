@@ -1,3 +1,7 @@
+import numpy as np
+
+from ..utils.decorators import network_default_params
+from ..utils.value import ValueDescriptor
 from .synapse import Synapse
 
 
@@ -5,8 +9,11 @@ class Exponential(Synapse):
     """Exponentially decaying current: Isyn = inSyn (times tau/dt (1 - exp(-dt/tau))
     with ``scale_i``), then inSyn <- inSyn exp(-dt/tau)."""
 
+    tau = ValueDescriptor(("ExpDecay", lambda value, dt: np.exp(-dt / value)))
+
+    @network_default_params
     def __init__(self, tau=5.0, scale_i=False):
-        if not tau > 0:
-            raise ValueError(f"Exponential: tau must be > 0, got {tau!r}")
+        if isinstance(tau, bool) or not isinstance(tau, (int, float)) or not tau > 0:
+            raise ValueError(f"Exponential: tau must be a number > 0, got {tau!r}")
         self.tau = float(tau)
         self.scale_i = bool(scale_i)

@@ -202,6 +202,16 @@ class GennEngine(Engine):
     def get_var(self, pop, name):
         return self._batch_values(self._state_var(pop, name))
 
+    def get_value(self, pop, name):
+        state = self.pops[pop]
+        if name == "input" and "Input" in state.group.vars:
+            return self._batch_values(state.group.vars["Input"])
+        if name not in state.definition.values:
+            raise KeyError(f"population {pop.name} has no value {name!r}; it has "
+                           f"{sorted(state.definition.values)}")
+        return np.broadcast_to(np.asarray(state.definition.values[name], dtype=F32),
+                               (self._num_examples, pop.num_neurons))
+
     def set_var(self, pop, name, values):
         var = self._state_var(pop, name)
         view = var.view.reshape(self.batch_size, -1)

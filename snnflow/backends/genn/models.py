@@ -42,6 +42,8 @@ class Definition:
     readout_start: float | None = None
     negate_readout: bool = False
     random: bool = False
+    #: the model's values as the NumPy kernel resolved them (initializers drawn)
+    values: dict = field(default_factory=dict)
 
 
 # Readouts accumulate in the variable "Readout": in the update code after the
@@ -74,6 +76,7 @@ def neuron_definition(pop, rng, dt, timesteps) -> Definition:
             definition = _leaky_integrate(kernel, pop)
         else:
             raise TypeError(f"the genn engine has no model for {type(model).__name__}")
+        definition.values = kernel.params
     if model.readout is not None:
         _add_readout(definition, model.readout, timesteps)
     definition.code["class_name"] = type(model).__name__

@@ -148,6 +148,14 @@ class NumpyEngine(Engine):
                            f"it has {sorted(state)}")
         return state[name]
 
+    def get_value(self, pop, name):
+        state = self.pops[pop]
+        try:
+            return state.kernel.parameter(name, self._num_examples)
+        except KeyError:
+            raise KeyError(f"population {pop.name} has no value {name!r}; it has "
+                           f"{sorted(state.kernel.params)}") from None
+
     def readout(self, pop):
         state = self.pops[pop]
         return state.readout.result(state.state.get("v")).reshape((-1,) + pop.shape)

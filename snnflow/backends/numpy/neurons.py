@@ -24,12 +24,16 @@ class NeuronKernel:
         self.dt = F32(dt)
         self.dt_double = float(dt)
         self._initial = {}
+        #: the model's values as resolved for this population (initializers drawn)
+        self.params = {}
 
     def value(self, model, name, rng, dtype=F32):
         """A scalar, or a flat (neurons,) array for per-neuron values."""
         value = resolve_value(getattr(model, name), self.shape, rng,
                               f"{type(model).__name__}.{name}", dtype)
-        return value if np.ndim(value) == 0 else value.reshape(-1)
+        value = value if np.ndim(value) == 0 else value.reshape(-1)
+        self.params[name] = value
+        return value
 
     def leak_factor(self, model, rng):
         """exp(-dt / tau_mem), computed in double precision and then rounded, as
@@ -45,6 +49,16 @@ class NeuronKernel:
 
     def load_input(self, values, example_indices):
         """Take the batch's input (input models only)."""
+        self.input = values
+
+    def parameter(self, name, num_examples):
+        """(examples, neurons) float32 of model value ``name`` or the batch's input."""
+        if name == "input" and getattr(self, "input", None) is not None:
+            return np.asarray(self.input, dtype=F32).reshape(num_examples, self.n)
+        if name not in self.params:
+            raise KeyError(name)
+        return np.broadcast_to(np.asarray(self.params[name], dtype=F32),
+                               (num_examples, self.n))
 
     def update(self, state, isyn, t):
         """Run one step's update in place, up to the threshold test; return (spikes
@@ -78,9 +92,6 @@ class IntegrateFireKernel(NeuronKernel):
         self.integrate_during_refrac = model.integrate_during_refrac
         self.relative_reset = model.relative_reset
         self.input = None
-
-    def load_input(self, values, example_indices):
-        self.input = values
 
     def _integrate(self, v, isyn):
         """V <- alpha V + Isyn (input scaled by 1 - alpha with scale_i), in place."""
@@ -181,6 +192,7 @@ class PoissonInputKernel(NeuronKernel):
         self.seed_key = seed_key
 
     def load_input(self, rates, example_indices):
+        self.input = rates
         self.silent = np.exp(-np.abs(rates) * self.dt).astype(F32)
         # As mlGeNN: a draw for every neuron, but only positive rates spike
         self.positive = rates > 0
@@ -195,6 +207,7 @@ class PoissonInputKernel(NeuronKernel):
 
 class BinarySpikeInputKernel(NeuronKernel):
     def load_input(self, values, example_indices):
+        self.input = values
         self.active = values > 0
         self.active_index = np.flatnonzero(self.active)
 
