@@ -79,8 +79,8 @@ class SpikeCounter:
     snnTorch comparison; not used while timing)."""
 
     def __init__(self, layers):
-        from snnflow.connection import underlying_population
-        self.pops = {layer: underlying_population(layer) for layer in layers}
+        from snnflow.utils.network import get_underlying_pop
+        self.pops = {layer: get_underlying_pop(layer) for layer in layers}
         self.counts = {layer: [] for layer in layers}
 
     def set_params(self, compiled_network=None, **_):

@@ -4,16 +4,7 @@ from __future__ import annotations
 from .connectivity import get_connectivity
 from .network import Network
 from .synapses import get_synapse
-
-
-def underlying_population(obj):
-    """Layers stand for their population wherever a population is expected."""
-    from .population import Population
-    pop = getattr(obj, "population", obj)
-    pop = pop() if callable(pop) else pop
-    if not isinstance(pop, Population):
-        raise TypeError(f"expected a Population, InputLayer or Layer, got {obj!r}")
-    return pop
+from .utils.network import get_underlying_pop
 
 
 class Connection:
@@ -28,8 +19,8 @@ class Connection:
         if not add_to_model:
             raise ValueError("Connection(add_to_model=False) is not supported: every "
                              "connection belongs to the network it is created in")
-        self.source = underlying_population(source)
-        self.target = underlying_population(target)
+        self.source = get_underlying_pop(source)
+        self.target = get_underlying_pop(target)
         if max_delay_steps is not None and (isinstance(max_delay_steps, bool) or
                                             not isinstance(max_delay_steps, int) or
                                             max_delay_steps < 0):

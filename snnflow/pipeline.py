@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 
 from . import __version__
 from .callbacks import BatchProgressBar
-from .callbacks.callback_list import resolve_callbacks
+from .utils.callback_list import resolve_callbacks
 from .compilers import InferenceCompiler
 from .distributed.cluster import connect
 from .distributed.driver import prepare_evaluate, run_together

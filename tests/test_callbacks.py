@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from snnflow import InputLayer, Layer, SequentialNetwork
-from snnflow.callbacks import BatchProgressBar, Callback, CallbackList
+from snnflow.callbacks import BatchProgressBar, Callback
+from snnflow.utils.callback_list import CallbackList
 from snnflow.compilers import InferenceCompiler
 from snnflow.connectivity import Dense
 from snnflow.neurons import IntegrateFire, IntegrateFireInput

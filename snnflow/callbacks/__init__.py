@@ -1,6 +1,5 @@
 """Callbacks: custom logic and recording during training and inference."""
 from .callback import Callback
-from .callback_list import CallbackList, get_callback
 from .checkpoint import Checkpoint
 from .conn_var_recorder import ConnVarRecorder
 from .optimiser_param_schedule import OptimiserParamSchedule
@@ -15,5 +14,5 @@ from ..utils.module import get_module_classes  # noqa: E402
 default_callbacks = {name: cls for name, cls in get_module_classes(globals(), Callback).items()
                      if cls is not Recorder}
 
-__all__ = ["Callback", "CallbackList", "BatchProgressBar", "Checkpoint", "ConnVarRecorder",
-           "OptimiserParamSchedule", "Recorder", "SpikeRecorder", "VarRecorder", "get_callback"]
+__all__ = ["Callback", "BatchProgressBar", "Checkpoint", "ConnVarRecorder",
+           "OptimiserParamSchedule", "Recorder", "SpikeRecorder", "VarRecorder", "default_callbacks"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..connection import underlying_population
+from ..utils.network import get_underlying_pop
 from ..store import MemoryRecording
 from ..utils.filter import check_filter, filter_indices, filter_mask
 from .callback import Callback
@@ -93,7 +93,7 @@ class PopulationRecorder(Recorder):
     def __init__(self, pop, key=None, example_filter=None, neuron_filter=None,
                  timestep_filter=None):
         super().__init__(key, example_filter, timestep_filter)
-        self.pop = underlying_population(pop)
+        self.pop = get_underlying_pop(pop)
         self.neuron_filter = check_filter(neuron_filter, "neuron_filter")
         # Shape errors (out of range, wrong mask) surface now, where the shape is known
         self._neurons = filter_indices(self.neuron_filter, self.pop.shape, "neuron_filter")

@@ -5,8 +5,8 @@ import math
 
 import numpy as np
 
-from ..callbacks.callback_list import resolve_callbacks
-from ..connection import underlying_population
+from ..utils.callback_list import resolve_callbacks
+from ..utils.network import get_underlying_pop
 from ..metrics import get_metrics
 from ..store import open_recording
 from .compiled_network import CompiledNetwork
@@ -81,12 +81,12 @@ class CompiledInferenceNetwork(CompiledNetwork):
 
         def collect(batch_outputs, start, stop):
             for output in outputs:
-                predictions[output].append(self.engine.readout(underlying_population(output)))
+                predictions[output].append(self.engine.readout(get_underlying_pop(output)))
         _, cb_data = self._run(self._batches(inputs, size, {}, first_example),
                                self._num_batches(size), num_examples or size, {}, callbacks,
                                recording, collect)
         return ({o: np.concatenate(p) if p else
-                 np.zeros((0,) + underlying_population(o).shape, np.float32)
+                 np.zeros((0,) + get_underlying_pop(o).shape, np.float32)
                  for o, p in predictions.items()}, cb_data)
 
     def _num_batches(self, size):
@@ -101,7 +101,7 @@ class CompiledInferenceNetwork(CompiledNetwork):
         def score(outputs, start, stop):
             for output, metric in metric_objects.items():
                 metric.update(np.asarray(outputs[output][start:stop]),
-                              self.engine.readout(underlying_population(output)))
+                              self.engine.readout(get_underlying_pop(output)))
         return score
 
     def _run(self, batches, num_batches, num_examples, metric_objects, callbacks, recording,

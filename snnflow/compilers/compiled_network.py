@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..callbacks import CallbackList
+from ..utils.callback_list import CallbackList
 from ..callbacks.recorder import Recorder
 from ..store import open_recording
 from ..utils.fingerprint import data_fingerprint, fingerprint

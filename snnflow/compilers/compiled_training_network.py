@@ -7,8 +7,8 @@ import heapq
 import numpy as np
 
 from ..backends.numpy.event_prop import EventProp
-from ..callbacks.callback_list import resolve_callbacks
-from ..connection import underlying_population
+from ..utils.callback_list import resolve_callbacks
+from ..utils.network import get_underlying_pop
 from ..serialisers import get_serialiser
 from ..store import open_recording
 from .compiled_inference_network import DEFAULT_CALLBACKS, CompiledInferenceNetwork
@@ -25,7 +25,7 @@ class TrainingData:
                        for pop, data in inputs.items()}
         self.labels = {}
         for key, labels in outputs.items():
-            pop = underlying_population(key)
+            pop = get_underlying_pop(key)
             if pop not in losses:
                 raise ValueError(f"y[{pop.name}]: population has no loss to train")
             losses[pop].check(labels, pop, f"y[{pop.name}]")
@@ -33,7 +33,7 @@ class TrainingData:
         missing = [pop.name for pop in losses if pop not in self.labels]
         if missing:
             raise ValueError(f"y has no labels for output population(s) {missing}")
-        self.outputs = {key: underlying_population(key) for key in outputs}
+        self.outputs = {key: get_underlying_pop(key) for key in outputs}
 
     def check_spike_budget(self, batch_size):
         """Shuffling puts any examples together: refuse data whose busiest possible

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..connection import underlying_population
+from ..utils.network import get_underlying_pop
 
 
 def _population(key, network, what):
-    pop = underlying_population(key)
+    pop = get_underlying_pop(key)
     if pop not in network.populations:
         raise ValueError(f"{what} key {pop.name} is not a population of this network")
     return pop
@@ -70,7 +70,7 @@ def prepare_outputs(y, network, metrics_for) -> dict:
         outputs[key] = labels
     metrics = metrics_for(list(outputs))
     for key, metric in metrics.items():
-        pop = underlying_population(key)
+        pop = get_underlying_pop(key)
         metric.check(outputs[key], pop, f"y[{pop.name}]")
     return outputs, metrics
 
@@ -91,7 +91,7 @@ def prepare_evaluation(x, y, network, metrics):
 def check_readouts(outputs):
     """Predictions are readouts: every output needs one."""
     for output in outputs:
-        pop = underlying_population(output)
+        pop = get_underlying_pop(output)
         if pop.neuron.readout is None:
             raise ValueError(f"predict output {pop.name} has no readout")
 

@@ -65,7 +65,7 @@ class EventPropCompiler(InferenceCompiler):
 
     def _losses_for(self, network) -> dict:
         """{output population: Loss} for every readout population."""
-        from ..connection import underlying_population
+        from ..utils.network import get_underlying_pop
         outputs = [p for p in network.populations if p.neuron.readout is not None]
         if not outputs:
             raise ValueError("the network has no readout population to train")
@@ -73,7 +73,7 @@ class EventPropCompiler(InferenceCompiler):
             return {pop: self.losses for pop in outputs}
         losses = {}
         for key, loss in self.losses.items():
-            pop = underlying_population(key)
+            pop = get_underlying_pop(key)
             if pop not in outputs:
                 raise ValueError(f"losses names population {pop.name}, which is not a "
                                  f"readout population of this network (those are "

@@ -14,12 +14,13 @@ import uuid
 import numpy as np
 from distributed import as_completed, span
 
-from ..callbacks import BatchProgressBar, CallbackList
-from ..callbacks.callback_list import resolve_callbacks
+from ..callbacks import BatchProgressBar
+from ..utils.callback_list import CallbackList
+from ..utils.callback_list import resolve_callbacks
 from ..compilers.dataset import (check_readouts, check_spike_budget, prepare_evaluation,
                                  prepare_inputs)
 from ..compilers.validation import check_network
-from ..connection import underlying_population
+from ..utils.network import get_underlying_pop
 from ..store import MemoryRecording, ZarrRun, open_store, part_name
 from ..store.memory import MemorySink
 from ..utils.fingerprint import data_fingerprint, fingerprint
@@ -53,11 +54,11 @@ def prepare_evaluate(network, compiler, x, y, *, metrics="sparse_categorical_acc
     inputs, size, outputs, metric_objects = prepare_evaluation(x, _label_shapes(y), network,
                                                                metrics)
     # Workers get populations as keys: they compare equal in every copy of the network
-    outputs = {underlying_population(k): y[k] for k in outputs}
-    templates = {underlying_population(k): m for k, m in metric_objects.items()}
+    outputs = {get_underlying_pop(k): y[k] for k in outputs}
+    templates = {get_underlying_pop(k): m for k, m in metric_objects.items()}
     return Run(network, compiler, inputs, size, "evaluate", callbacks, store, shard_size,
                overwrite, outputs=outputs, metrics=templates,
-               user_keys={underlying_population(k): k for k in metric_objects})
+               user_keys={get_underlying_pop(k): k for k in metric_objects})
 
 
 def predict(network, compiler, x, outputs, *, callbacks=("batch_progress_bar",), client=None,
@@ -69,16 +70,16 @@ def predict(network, compiler, x, outputs, *, callbacks=("batch_progress_bar",),
     check_readouts(outputs)
     inputs, size = prepare_inputs(x, network)
     run = Run(network, compiler, inputs, size, "predict", callbacks, store, shard_size,
-              overwrite, outputs={underlying_population(o): None for o in outputs})
+              overwrite, outputs={get_underlying_pop(o): None for o in outputs})
     with connect(client) as connected:
         for _ in run_together(connected, [run]):
             pass
     predictions = {}
     for output in outputs:
-        name = underlying_population(output).name
+        name = get_underlying_pop(output).name
         parts = [r.predictions[name] for r in run.shard_results]
         predictions[output] = np.concatenate(parts) if parts else \
-            np.zeros((0,) + underlying_population(output).shape, np.float32)
+            np.zeros((0,) + get_underlying_pop(output).shape, np.float32)
     return predictions, run.cb_data
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from distributed import get_worker
 
-from ..callbacks.callback_list import resolve_callbacks
+from ..utils.callback_list import resolve_callbacks
 from ..callbacks.recorder import Recorder
 from ..store import MemoryRecording, PartRecording
 from .worker import model_cache

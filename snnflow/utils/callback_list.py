@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import warnings
 
-from ..utils.module import get_object
-from .callback import Callback
+from ..callbacks.callback import Callback
+from .module import get_object
 
 HOOKS = ("on_test_begin", "on_test_end", "on_train_begin", "on_train_end",
          "on_epoch_begin", "on_epoch_end", "on_batch_begin", "on_batch_end",
@@ -13,7 +13,7 @@ HOOKS = ("on_test_begin", "on_test_end", "on_train_begin", "on_train_end",
 
 def get_callback(callback):
     """A Callback object, or a fresh default-constructed one for a name."""
-    from . import default_callbacks
+    from ..callbacks import default_callbacks
     if isinstance(callback, str):
         return get_object(callback, Callback, "callback", default_callbacks)
     return callback
@@ -60,6 +60,37 @@ class CallbackList:
         for method in self.hooks[hook]:
             method(*args)
 
+    # mlGeNN's CallbackList calls the hooks through methods of the same names
+    def on_test_begin(self):
+        self.call("on_test_begin")
+
+    def on_test_end(self, metrics):
+        self.call("on_test_end", metrics)
+
+    def on_train_begin(self):
+        self.call("on_train_begin")
+
+    def on_train_end(self, metrics):
+        self.call("on_train_end", metrics)
+
+    def on_epoch_begin(self, epoch):
+        self.call("on_epoch_begin", epoch)
+
+    def on_epoch_end(self, epoch, metrics):
+        self.call("on_epoch_end", epoch, metrics)
+
+    def on_batch_begin(self, batch):
+        self.call("on_batch_begin", batch)
+
+    def on_batch_end(self, batch, metrics):
+        self.end_batch(batch, metrics)
+
+    def on_timestep_begin(self, timestep):
+        self.call("on_timestep_begin", timestep)
+
+    def on_timestep_end(self, timestep):
+        self.call("on_timestep_end", timestep)
+
     def end_batch(self, batch, metrics):
         """on_batch_end; then the recording takes what recorders wrote in it, the
         batch's data all at once."""
@@ -70,9 +101,14 @@ class CallbackList:
     def get_data(self) -> dict:
         """{key: data} from every callback that provides ``get_data``."""
         data = {}
-        for callback in self.callbacks:
+        for index, callback in enumerate(self.callbacks):
             if hasattr(callback, "get_data"):
                 key, value = callback.get_data()
+                if key is None:
+                    warnings.warn(f"{type(callback).__name__} at index {index} returned "
+                                  f"its data without a key; it is stored under key {index}",
+                                  stacklevel=2)
+                    key = index
                 if key in data:
                     raise KeyError(f"two callbacks returned data under the key {key!r}")
                 data[key] = value
