@@ -5,6 +5,7 @@ import numpy as np
 
 from ..store import Layout, Rows
 from ..utils.filter import check_filter, filter_indices
+from ..utils.network import get_underlying_conn
 from .recorder import Recorder
 
 #: The variables every engine exposes for a connection, by snnflow's and GeNN's names
@@ -12,15 +13,21 @@ CONNECTION_VARS = {"weight": "weight", "g": "weight"}
 
 
 class ConnVarRecorder(Recorder):
-    """Records variable ``var`` of connection ``conn`` (``"weight"``, or GeNN's name
-    ``"g"``): ``cb_data[key]`` is a list with one (recorded timesteps, selected
-    sources, selected targets) float32 array per recorded example; pairs that are
-    not connected read 0. ``src_neuron_filter``/``trg_neuron_filter`` select neurons
-    in the source/target population's shape, like a neuron_filter."""
+    """Records variable ``var`` of connection ``conn`` (a Connection, or a Layer for
+    its incoming connection): ``"weight"``, or GeNN's name ``"g"``, which mlGeNN
+    passes as ``genn_var``. ``cb_data[key]`` is a list with one (recorded timesteps,
+    selected sources, selected targets) float32 array per recorded example; pairs
+    that are not connected read 0. ``src_neuron_filter``/``trg_neuron_filter``
+    select neurons in the source/target population's shape, like a neuron_filter."""
 
-    def __init__(self, conn, var, key=None, example_filter=None, src_neuron_filter=None,
-                 trg_neuron_filter=None, timestep_filter=None):
+    def __init__(self, conn, var=None, key=None, example_filter=None, src_neuron_filter=None,
+                 trg_neuron_filter=None, genn_var=None, timestep_filter=None):
         super().__init__(key, example_filter, timestep_filter)
+        conn = get_underlying_conn(conn)
+        if (var is None) == (genn_var is None):
+            raise ValueError(f"ConnVarRecorder: give var or genn_var, exactly one; got "
+                             f"var={var!r}, genn_var={genn_var!r}")
+        var = genn_var if var is None else var
         if var not in CONNECTION_VARS:
             raise KeyError(f"ConnVarRecorder: connection {conn.name} has no variable {var!r}; "
                            f"it has {list(CONNECTION_VARS)}")

@@ -8,28 +8,43 @@ from .recorder import PopulationRecorder
 
 
 class VarRecorder(PopulationRecorder):
-    """Records state variable ``var`` (the model's attribute name, e.g. ``"v"``) of
-    ``pop``: ``cb_data[key]`` is a list with one (recorded timesteps, selected
+    """Records variable ``var`` of ``pop``, named as the model's attribute (``"v"``,
+    ``"v_thresh"``) or, with ``genn_var``, as GeNN names it in mlGeNN's model
+    (``"V"``, ``"Vthresh"``, ``"Input"``, ``"Alpha"``: docs/callbacks.md has the
+    table). ``cb_data[key]`` is a list with one (recorded timesteps, selected
     neurons) float32 array per recorded example, holding the values after each
-    timestep's update (and reset)."""
+    timestep's update (and reset). A parameter (``v_thresh``) reads its value per
+    neuron, the same at every step."""
 
-    def __init__(self, pop, var, key=None, example_filter=None, neuron_filter=None,
-                 timestep_filter=None):
+    def __init__(self, pop, var=None, key=None, example_filter=None, neuron_filter=None,
+                 genn_var=None, timestep_filter=None):
         super().__init__(pop, key, example_filter, neuron_filter, timestep_filter)
+        neuron = self.pop.neuron
+        model = f"population {self.pop.name} ({type(neuron).__name__})"
+        if (var is None) == (genn_var is None):
+            raise ValueError(f"VarRecorder: give var or genn_var, exactly one; got "
+                             f"var={var!r}, genn_var={genn_var!r}")
+        self._transform = None
+        if genn_var is not None:
+            names = neuron.genn_var_names()
+            if genn_var not in names:
+                raise KeyError(f"VarRecorder: {model} has no GeNN variable {genn_var!r}; it "
+                               f"has {sorted(names)}")
+            var, self._transform = names[genn_var]
+        else:
+            names = neuron.var_names() + tuple(n for n in neuron.values
+                                               if getattr(neuron, n) is not None)
+            if var not in names:
+                raise KeyError(f"VarRecorder: {model} has no variable {var!r}; it has "
+                               f"{sorted(set(names))}")
         self.var = var
-
-    def set_params(self, compiled_network, **kwargs):
-        names = self.pop.neuron.var_names()
-        if self.var not in names:
-            raise KeyError(f"VarRecorder: population {self.pop.name} "
-                           f"({type(self.pop.neuron).__name__}) has no variable "
-                           f"{self.var!r}; it has {list(names)}")
-        super().set_params(compiled_network, **kwargs)
+        self.genn_var = genn_var
+        self._is_state = var in neuron.var_names()
 
     def layout(self):
         shape = (self._num_recorded_steps, len(self._neurons))
         return Layout("var", rows={"values": Rows(shape, "float32", ("time", "neuron"))},
-                      attrs={"dt": self._dt, "var": self.var,
+                      attrs={"dt": self._dt, "var": self.var, "genn_var": self.genn_var,
                              "timesteps": np.flatnonzero(self._timesteps).tolist(),
                              **self.layout_attrs()})
 
@@ -42,7 +57,12 @@ class VarRecorder(PopulationRecorder):
         self._all_rows = len(self._rows) == len(self._row_selected)
 
     def record_step(self, position):
-        values = self._engine.get_var(self.pop, self.var)
+        if self._is_state:
+            values = self._engine.get_var(self.pop, self.var)
+        else:
+            values = self._engine.get_value(self.pop, self.var)
+            if self._transform is not None:
+                values = self._transform(values.astype(np.float64), self._dt)
         if not self._all_rows:
             values = values[self._rows]
         if not self._all_neurons:

@@ -28,13 +28,14 @@ def get_module_classes(namespace, base_class) -> dict:
 def get_object(obj, base_class, description: str, dictionary: dict):
     """``obj`` if it is a ``base_class`` instance (None stays None); a fresh object of
     the class named ``obj`` in ``dictionary`` if it is a string."""
-    if obj is None or isinstance(obj, base_class):
-        return obj
+    # Names first: a string is an instance of a base class such as object
     if isinstance(obj, str):
         if obj not in dictionary:
             raise KeyError(f"unknown {description} {obj!r}; expected one of "
                            f"{sorted(dictionary)}")
         return dictionary[obj]()
+    if obj is None or isinstance(obj, base_class):
+        return obj
     raise TypeError(f"{description} must be a {base_class.__name__} or its name, got {obj!r}")
 
 
