@@ -21,7 +21,7 @@ class Engine(ABC):
 
     def __init__(self, network, *, dt, batch_size, evaluate_timesteps, rng_seed,
                  reset_time_between_batches, reset_vars_between_batches,
-                 reset_in_syn_between_batches):
+                 reset_in_syn_between_batches, kernel_profiling=False):
         self.network = network
         self.dt = dt
         self.batch_size = batch_size
@@ -30,12 +30,42 @@ class Engine(ABC):
         self.reset_time_between_batches = reset_time_between_batches
         self.reset_vars_between_batches = reset_vars_between_batches
         self.reset_in_syn_between_batches = reset_in_syn_between_batches
+        self.kernel_profiling = kernel_profiling
 
     @abstractmethod
     def start_batch(self, inputs: dict, example_indices: np.ndarray):
         """Begin a batch of ``len(example_indices)`` examples (global indices, at most
         batch_size): reset state as the compiler's flags say and load ``inputs``
         ({population: per-example values or spike trains of this batch})."""
+
+    @abstractmethod
+    def load_inputs(self, inputs: dict, example_indices: np.ndarray):
+        """Replace the running batch's inputs (same examples count), state untouched."""
+
+    #: the custom updates every engine runs: {name: what it resets}. "Reset" is
+    #: mlGeNN's name for the reset between batches of its InferenceCompiler
+    CUSTOM_UPDATES = {"Reset": ("vars", "in_syn", "readouts"), "ResetVars": ("vars",),
+                      "ResetInSyn": ("in_syn",), "ResetReadouts": ("readouts",)}
+
+    def check_custom_update(self, name: str):
+        """KeyError, naming the custom updates there are, for one this engine lacks."""
+        if name not in self.CUSTOM_UPDATES:
+            raise KeyError(f"the {self.device} engine has no custom update {name!r}; it has "
+                           f"{sorted(self.CUSTOM_UPDATES)}")
+
+    @abstractmethod
+    def custom_update(self, name: str):
+        """Run custom update ``name``: reset state variables to their initial values,
+        synaptic input to 0 or readouts to their start (spikes in flight stay)."""
+
+    @abstractmethod
+    def reset_time(self):
+        """Set the timestep back to 0."""
+
+    @abstractmethod
+    def connectivity(self, conn):
+        """(pre indices, post indices) of the synapses of ``conn``, or None where
+        it connects every pair (a dense matrix)."""
 
     @abstractmethod
     def step(self):

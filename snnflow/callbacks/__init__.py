@@ -2,6 +2,9 @@
 from .callback import Callback
 from .checkpoint import Checkpoint
 from .conn_var_recorder import ConnVarRecorder
+from .custom_update import (CustomUpdate, CustomUpdateOnBatchBegin, CustomUpdateOnBatchEnd,
+                            CustomUpdateOnEpochBegin, CustomUpdateOnEpochEnd,
+                            CustomUpdateOnTimestepBegin, CustomUpdateOnTimestepEnd)
 from .optimiser_param_schedule import OptimiserParamSchedule
 from .progress_bar import BatchProgressBar
 from .recorder import Recorder
@@ -14,5 +17,7 @@ from ..utils.module import get_module_classes  # noqa: E402
 default_callbacks = {name: cls for name, cls in get_module_classes(globals(), Callback).items()
                      if cls is not Recorder}
 
-__all__ = ["Callback", "BatchProgressBar", "Checkpoint", "ConnVarRecorder",
+__all__ = ["Callback", "BatchProgressBar", "Checkpoint", "ConnVarRecorder", "CustomUpdate",
+           "CustomUpdateOnBatchBegin", "CustomUpdateOnBatchEnd", "CustomUpdateOnEpochBegin",
+           "CustomUpdateOnEpochEnd", "CustomUpdateOnTimestepBegin", "CustomUpdateOnTimestepEnd",
            "OptimiserParamSchedule", "Recorder", "SpikeRecorder", "VarRecorder", "default_callbacks"]

@@ -31,6 +31,16 @@ class CompiledInferenceNetwork(CompiledNetwork):
         return self.evaluate_examples(inputs, outputs, size, metric_objects, callbacks,
                                       recording)
 
+    def evaluate_batch(self, x: dict, y: dict, metrics="sparse_categorical_accuracy",
+                       callbacks=()):
+        """Evaluate one batch of at most batch_size examples, as mlGeNN's
+        evaluate_batch (no progress bar unless given): ``(metrics, cb_data)``."""
+        _, size = prepare_inputs(x, self.network)
+        if size > self.compiler.batch_size:
+            raise ValueError(f"evaluate_batch: x holds {size} examples, more than "
+                             f"batch_size={self.compiler.batch_size}; use evaluate")
+        return self.evaluate(x, y, metrics, list(callbacks))
+
     def evaluate_batch_iter(self, inputs, outputs, data, num_batches=None,
                             metrics="sparse_categorical_accuracy", callbacks=DEFAULT_CALLBACKS):
         """Evaluate batches drawn from ``data``, an iterable of ``(x, y)`` pairs

@@ -7,7 +7,8 @@ from ..utils.callback_list import CallbackList
 from ..callbacks.recorder import Recorder
 from ..store import open_recording
 from ..utils.fingerprint import data_fingerprint, fingerprint
-from .dataset import batch_slice
+from ..utils.network import get_underlying_pop
+from .dataset import batch_slice, check_input, check_spike_budget
 
 
 class CompiledNetwork:
@@ -33,6 +34,72 @@ class CompiledNetwork:
     def example_timesteps(self) -> int:
         """Timesteps simulated per example."""
         return self.compiler.evaluate_timesteps
+
+    # mlGeNN's step-by-step interface: set_input, step_time, get_readout, ...
+
+    def set_input(self, inputs: dict):
+        """Load one batch of inputs ({input population or layer: data of at most
+        batch_size examples}) without touching the state, as mlGeNN's set_input.
+        The engine's state is sized per batch: a batch of another size than the one
+        running starts from the initial state (as a "Reset" custom update would)."""
+        checked = {get_underlying_pop(k): check_input(k, v, self.network) for k, v in
+                   inputs.items()}
+        sizes = {len(v) if isinstance(v, list) else np.shape(v)[0] for v in checked.values()}
+        if len(sizes) != 1:
+            raise ValueError(f"set_input: the inputs hold different numbers of examples "
+                             f"{sorted(sizes)}")
+        size = sizes.pop()
+        if not 0 < size <= self.compiler.batch_size:
+            raise ValueError(f"set_input: a batch holds 1 to batch_size="
+                             f"{self.compiler.batch_size} examples, got {size}")
+        check_spike_budget(checked, [(0, size)])
+        batch = {pop: batch_slice(data, 0, size, pop) for pop, data in checked.items()}
+        if size != len(self.batch_examples):
+            self.batch_examples = np.arange(size, dtype=np.int64)
+            self.engine.start_batch(batch, self.batch_examples)
+        else:
+            self.engine.load_inputs(batch, self.batch_examples)
+
+    def step_time(self, callback_list=None):
+        """Simulate one timestep, calling ``callback_list``'s timestep hooks around it."""
+        timestep = self.engine.timestep
+        if callback_list is not None:
+            callback_list.on_timestep_begin(timestep)
+        self.engine.step()
+        if callback_list is not None:
+            callback_list.on_timestep_end(timestep)
+
+    def reset_time(self):
+        """Set the engine's timestep (and time) back to 0."""
+        self.engine.reset_time()
+
+    def get_readout(self, outputs):
+        """The readout of each of ``outputs`` (a list gives a list) for the examples
+        of the current batch: float32 (examples, *population shape)."""
+        if isinstance(outputs, (list, tuple)):
+            return [self.get_readout(o) for o in outputs]
+        pop = get_underlying_pop(outputs)
+        if pop.neuron.readout is None:
+            raise ValueError(f"get_readout: population {pop.name} has no readout")
+        return self.engine.readout(pop)
+
+    def custom_update(self, name: str):
+        """Run the engine's custom update ``name`` ("Reset", "ResetVars", ...:
+        docs/callbacks.md lists them)."""
+        self.engine.custom_update(name)
+
+    def save_connectivity(self, keys=(), serialiser="numpy"):
+        """Save the synapses of every connection that does not connect all pairs
+        (``{connection name}-pre_ind``/``-post_ind`` arrays, under ``keys +
+        ("connectivity",)``), as mlGeNN saves sparse connectivity."""
+        from ..serialisers import get_serialiser
+        keys = keys if isinstance(keys, tuple) else (keys,)
+        arrays = {}
+        for conn in self.network.connections:
+            synapses = self.engine.connectivity(conn)
+            if synapses is not None:
+                arrays[f"{conn.name}-pre_ind"], arrays[f"{conn.name}-post_ind"] = synapses
+        get_serialiser(serialiser).serialise(keys + ("connectivity",), arrays)
 
     def _open_recording(self, callbacks, inputs, num_examples, store, overwrite):
         """Where recorders write: memory, or the zarr store (refusing another run's).

@@ -29,25 +29,29 @@ def _check_spike_trains(trains, pop):
                              f"and end at the number of spike times ({len(times)})")
 
 
+def check_input(key, data, network):
+    """``data`` for input population ``key``, its shape checked for the model."""
+    pop = _population(key, network, "x")
+    kind = pop.neuron.input_kind
+    if kind is None:
+        raise ValueError(f"x[{pop.name}]: {type(pop.neuron).__name__} is not an input "
+                         f"neuron model (use e.g. IntegrateFireInput or SpikeInput)")
+    if kind == "spikes":
+        _check_spike_trains(data, pop)
+    else:
+        shape = np.shape(data)
+        if shape[1:] not in (pop.shape, (pop.num_neurons,)):
+            raise ValueError(f"x[{pop.name}] has shape {shape}, expected "
+                             f"(examples, *{pop.shape})")
+    return data
+
+
 def prepare_inputs(x, network) -> tuple[dict, int]:
     """{population: data} with every input population present and shapes checked."""
     if not isinstance(x, dict) or not x:
         raise TypeError(f"x must be a non-empty dict {{input population: data}}, got {x!r:.80}")
-    inputs = {}
-    for key, data in x.items():
-        pop = _population(key, network, "x")
-        kind = pop.neuron.input_kind
-        if kind is None:
-            raise ValueError(f"x[{pop.name}]: {type(pop.neuron).__name__} is not an input "
-                             f"neuron model (use e.g. IntegrateFireInput or SpikeInput)")
-        if kind == "spikes":
-            _check_spike_trains(data, pop)
-        else:
-            shape = np.shape(data)
-            if shape[1:] not in (pop.shape, (pop.num_neurons,)):
-                raise ValueError(f"x[{pop.name}] has shape {shape}, expected "
-                                 f"(examples, *{pop.shape})")
-        inputs[pop] = data
+    inputs = {get_underlying_pop(key): check_input(key, data, network)
+              for key, data in x.items()}
     missing = [p.name for p in network.populations
                if p.neuron.input_kind is not None and p not in inputs]
     if missing:

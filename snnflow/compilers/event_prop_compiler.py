@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from .. import readouts
-from ..backends import get_engine_class
 from ..connectivity import Dense
 from ..losses import get_loss
 from ..neurons import LeakyIntegrate, LeakyIntegrateFire
@@ -48,9 +47,9 @@ class EventPropCompiler(InferenceCompiler):
         self.reg_lambda_upper = float(reg_lambda_upper)
         self.reg_nu_upper = float(reg_nu_upper)
 
-    def compile(self, network, name=None) -> CompiledTrainingNetwork:
+    def check_network(self, network):
         check_network(network)
-        losses = self._losses_for(network)
+        self._losses_for(network)
         for pop in network.populations:
             _check_trainable_population(pop)
         for conn in network.connections:
@@ -60,8 +59,9 @@ class EventPropCompiler(InferenceCompiler):
             if not isinstance(conn.synapse, Exponential):
                 raise ValueError(f"connection {conn.name}: EventPropCompiler needs "
                                  f"Exponential synapses, got {type(conn.synapse).__name__}")
-        engine = get_engine_class(self.backend)(network, **self.options())
-        return CompiledTrainingNetwork(network, engine, self, losses, name)
+
+    def create_compiled_network(self, network, engine, name) -> CompiledTrainingNetwork:
+        return CompiledTrainingNetwork(network, engine, self, self._losses_for(network), name)
 
     def _losses_for(self, network) -> dict:
         """{output population: Loss} for every readout population."""

@@ -1,5 +1,6 @@
 """Metrics with mergeable state (sums and counts)."""
 import copy
+from typing import Union
 
 from .mean_square_error import MeanSquareError
 from .metric import Metric
@@ -7,6 +8,11 @@ from .sparse_categorical_accuracy import SparseCategoricalAccuracy
 from ..utils.module import get_module_classes, get_object
 
 default_metrics = get_module_classes(globals(), Metric)
+
+#: A metric, or the name of a default-constructable one
+MetricType = Union[Metric, str]
+#: One metric for every output, or a dict {output: metric}
+MetricsType = Union[dict, MetricType]
 
 
 def get_metric(metric):
@@ -31,5 +37,5 @@ def get_metrics(metrics, outputs) -> dict:
     return result
 
 
-__all__ = ["Metric", "MeanSquareError", "SparseCategoricalAccuracy", "get_metric",
+__all__ = ["Metric", "MetricType", "MetricsType", "MeanSquareError", "SparseCategoricalAccuracy", "get_metric",
            "get_metrics"]

@@ -56,6 +56,7 @@ class GennEngine(Engine):
         super().__init__(network, **options)
         model = GeNNModel("float", MODEL_NAME, backend=BACKEND)
         model.dt = self.dt
+        model.timing_enabled = self.kernel_profiling
         model.batch_size = self.batch_size
         # Drawn in the NumPy engine's order, so initializers give the same numbers
         rng = np.random.default_rng(self.rng_seed)
@@ -130,15 +131,34 @@ class GennEngine(Engine):
         if fresh or self.reset_in_syn_between_batches:
             self.resets.run(RESET_IN_SYN)
         self.resets.run(RESET_READOUTS)
-        for state in self.pops.values():
-            if state.pop in inputs:
-                # The examples' data comes from the host: a push, not a custom update
-                self._load_input(state, inputs[state.pop], num_examples)
+        self.load_inputs(inputs, example_indices)
         if self.reset_time_between_batches:
             self.model.timestep = 0
         self._first_timestep = self.model.timestep
         self._num_examples = num_examples
         self._spikes = {}
+
+    def load_inputs(self, inputs, example_indices):
+        # The examples' data comes from the host: a push, not a custom update
+        for pop, values in inputs.items():
+            self._load_input(self.pops[pop], values, len(example_indices))
+
+    def custom_update(self, name):
+        self.check_custom_update(name)
+        resets = self.CUSTOM_UPDATES[name]
+        for reset, group in (("vars", RESET_VARS), ("in_syn", RESET_IN_SYN),
+                             ("readouts", RESET_READOUTS)):
+            if reset in resets:
+                self.resets.run(group)
+
+    def reset_time(self):
+        self.model.timestep = 0
+
+    def connectivity(self, conn):
+        layout = self.conns[conn].layout
+        if layout.matrix_type != "SPARSE":
+            return None
+        return np.asarray(layout.pre, dtype=np.int64), np.asarray(layout.post, dtype=np.int64)
 
     def _load_input(self, state, values, num_examples):
         group = state.group

@@ -5,7 +5,8 @@ import numpy as np
 
 from ..engine import Engine
 from .neurons import neuron_kernel
-from .propagation import Propagator
+from ...connectivity.connectivity import connection_synapses
+from .propagation import propagator
 from .readouts import readout_kernel
 from .synapses import synapse_kernel
 
@@ -26,7 +27,8 @@ class PopulationState:
 
 
 class ConnectionState:
-    """A connection's propagator, synapse kernel and (examples, n_post) inSyn."""
+    """A connection's propagator (with the spikes its delays hold back), synapse
+    kernel and (examples, n_post) inSyn."""
 
     def __init__(self, conn, propagator, synapse):
         self.conn = conn
@@ -55,9 +57,8 @@ class NumpyEngine(Engine):
             self.pops[pop] = PopulationState(pop, kernel, readout)
         self.conns = []
         for conn in network.connections:
-            matrix = conn.connectivity.synapse_matrix(conn.source.shape, conn.target.shape, rng)
-            state = ConnectionState(conn, Propagator(matrix), synapse_kernel(conn.synapse,
-                                                                             self.dt))
+            state = ConnectionState(conn, propagator(connection_synapses(conn, rng)),
+                                    synapse_kernel(conn.synapse, self.dt))
             self.conns.append(state)
             self.pops[conn.target].incoming.append(state)
         self._timestep = 0
@@ -83,17 +84,45 @@ class NumpyEngine(Engine):
                 state.spiking = np.zeros(0, dtype=np.int64)
             if state.readout is not None:
                 state.readout.reset(num_examples, n)
-            if state.pop in inputs:
-                state.kernel.load_input(inputs[state.pop], example_indices)
+        self.load_inputs(inputs, example_indices)
         for conn in self.conns:
             if fresh or self.reset_in_syn_between_batches:
                 conn.in_syn = np.zeros((num_examples, conn.conn.target.num_neurons), dtype=F32)
+                # Delayed spikes are input on its way: they go with it
+                conn.propagator.forget()
         if self.reset_time_between_batches:
             self._timestep = 0
         self._num_examples = num_examples
         for steps in self._recorded_spikes.values():
             steps.clear()
         self._recorded_timesteps.clear()
+
+    def load_inputs(self, inputs, example_indices):
+        for pop, values in inputs.items():
+            self.pops[pop].kernel.load_input(values, example_indices)
+
+    def custom_update(self, name):
+        self.check_custom_update(name)
+        resets = self.CUSTOM_UPDATES[name]
+        for state in self.pops.values():
+            if "vars" in resets:
+                for var, initial in state.kernel.initial_state().items():
+                    state.state[var][...] = initial
+            if "readouts" in resets and state.readout is not None:
+                state.readout.reset(self._num_examples, state.pop.num_neurons)
+        if "in_syn" in resets:
+            for conn in self.conns:
+                conn.in_syn[...] = 0.0
+
+    def reset_time(self):
+        self._timestep = 0
+
+    def connectivity(self, conn):
+        matrix = next(c.propagator.matrix for c in self.conns if c.conn == conn)
+        if isinstance(matrix, np.ndarray):
+            return None
+        coo = matrix.tocoo()
+        return coo.row.astype(np.int64), coo.col.astype(np.int64)
 
     def step(self):
         t = F32(self._timestep) * F32(self.dt)
