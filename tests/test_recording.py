@@ -166,6 +166,9 @@ def test_neuron_filter_forms_1d(neuron_filter, neurons):
 
 @pytest.mark.parametrize("neuron_filter, cells", [
     (([1, 2], [1, 3]), [(1, 1), (2, 3)]),
+    # as mlGeNN: an int list holds coordinates, one index list per dimension
+    ([[1, 2], [1, 3]], [(1, 1), (2, 3)]),
+    ([1, 3], [(1, 3)]),
     (np.index_exp[2:4, 2:4], [(2, 2), (2, 3), (3, 2), (3, 3)]),
     (1, [(1, c) for c in range(4)])])
 def test_neuron_filter_forms_2d(neuron_filter, cells):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..store import Layout, Rows
-from ..utils.filter import check_filter, filter_indices
+from ..utils.filter import check_filter, neuron_indices
 from ..utils.network import get_underlying_conn
 from .recorder import Recorder
 
@@ -35,8 +35,8 @@ class ConnVarRecorder(Recorder):
         self.var = CONNECTION_VARS[var]
         self.src_neuron_filter = check_filter(src_neuron_filter, "src_neuron_filter")
         self.trg_neuron_filter = check_filter(trg_neuron_filter, "trg_neuron_filter")
-        self._sources = filter_indices(src_neuron_filter, conn.source.shape, "src_neuron_filter")
-        self._targets = filter_indices(trg_neuron_filter, conn.target.shape, "trg_neuron_filter")
+        self._sources = neuron_indices(src_neuron_filter, conn.source.shape, "src_neuron_filter")
+        self._targets = neuron_indices(trg_neuron_filter, conn.target.shape, "trg_neuron_filter")
 
     def set_params(self, compiled_network, **kwargs):
         if self.conn not in compiled_network.network.connections:

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..utils.network import get_underlying_pop
 from ..store import MemoryRecording
-from ..utils.filter import check_filter, filter_indices, filter_mask
+from ..utils.filter import check_filter, filter_indices, filter_mask, neuron_indices
 from .callback import Callback
 
 
@@ -96,7 +96,7 @@ class PopulationRecorder(Recorder):
         self.pop = get_underlying_pop(pop)
         self.neuron_filter = check_filter(neuron_filter, "neuron_filter")
         # Shape errors (out of range, wrong mask) surface now, where the shape is known
-        self._neurons = filter_indices(self.neuron_filter, self.pop.shape, "neuron_filter")
+        self._neurons = neuron_indices(self.neuron_filter, self.pop.shape, "neuron_filter")
         self._neuron_selected = np.zeros(self.pop.num_neurons, dtype=bool)
         self._neuron_selected[self._neurons] = True
         self._all_neurons = len(self._neurons) == self.pop.num_neurons

@@ -99,9 +99,25 @@ def get_neuron_filter_mask(spec, shape) -> np.ndarray:
         if array.dtype == bool and array.shape != shape:
             raise FilterError(f"neuron_filter: a mask of shape {array.shape} does not "
                               f"match the population's shape {shape}")
-        if array.dtype != bool and array.ndim > 1 and len(shape) > 1:
+    return neuron_mask(spec, shape, "neuron_filter").reshape(-1)
+
+
+def neuron_mask(spec, shape: tuple, what: str) -> np.ndarray:
+    """The mask of the neurons of a population of ``shape`` that ``spec`` selects.
+    As in mlGeNN, an int list or array given for a multi-dimensional population
+    holds coordinates, one index list per dimension (``[16, 20]`` is neuron
+    (16, 20), ``[[0, 1], [2, 3]]`` neurons (0, 2) and (1, 3)), like a tuple."""
+    if isinstance(spec, (list, np.ndarray, range)) and len(shape) > 1:
+        array = np.asarray(spec)
+        if array.dtype != bool:
+            check_filter(spec, what)
             spec = tuple(array)
-    return filter_mask(spec, shape, "neuron_filter").reshape(-1)
+    return filter_mask(spec, shape, what)
+
+
+def neuron_indices(spec, shape: tuple, what: str) -> np.ndarray:
+    """Sorted flat (row-major) indices of the neurons ``spec`` selects."""
+    return np.flatnonzero(neuron_mask(spec, shape, what))
 
 
 class ExampleFilter:
