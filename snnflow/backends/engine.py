@@ -55,8 +55,9 @@ class Engine(ABC):
 
     @abstractmethod
     def custom_update(self, name: str):
-        """Run custom update ``name``: reset state variables to their initial values,
-        synaptic input to 0 or readouts to their start (spikes in flight stay)."""
+        """Run custom update ``name``: reset state variables to their initial values
+        (forgetting the last step's spikes, so none is in flight), synaptic input to
+        0, or readouts to their start."""
 
     @abstractmethod
     def reset_time(self):
