@@ -285,7 +285,8 @@ def test_spike_recorder_needs_record_spikes():
 
 
 def test_var_recorder_unknown_variable():
-    with pytest.raises(KeyError, match="has no variable 'V'; it has \\['v', 'v_reset', 'v_thresh'\\]"):
+    with pytest.raises(KeyError,
+                       match="has no variable 'V'; it has \\['v', 'v_reset', 'v_thresh'\\]"):
         run(lambda inp, out: [VarRecorder(out, "V", key="v")])
 
 

@@ -10,7 +10,6 @@ types are left out (they cannot apply to an engine that is not GeNN).
     python tools/mlgenn_yardstick.py PATH/TO/ml_genn [pytest arguments...]
 """
 import re
-import shutil
 import subprocess
 import sys
 import tempfile

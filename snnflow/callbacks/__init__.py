@@ -20,4 +20,5 @@ default_callbacks = {name: cls for name, cls in get_module_classes(globals(), Ca
 __all__ = ["Callback", "BatchProgressBar", "Checkpoint", "ConnVarRecorder", "CustomUpdate",
            "CustomUpdateOnBatchBegin", "CustomUpdateOnBatchEnd", "CustomUpdateOnEpochBegin",
            "CustomUpdateOnEpochEnd", "CustomUpdateOnTimestepBegin", "CustomUpdateOnTimestepEnd",
-           "OptimiserParamSchedule", "Recorder", "SpikeRecorder", "VarRecorder", "default_callbacks"]
+           "OptimiserParamSchedule", "Recorder", "SpikeRecorder", "VarRecorder",
+           "default_callbacks"]

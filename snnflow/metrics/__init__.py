@@ -37,5 +37,5 @@ def get_metrics(metrics, outputs) -> dict:
     return result
 
 
-__all__ = ["Metric", "MetricType", "MetricsType", "MeanSquareError", "SparseCategoricalAccuracy", "get_metric",
-           "get_metrics"]
+__all__ = ["Metric", "MetricType", "MetricsType", "MeanSquareError",
+           "SparseCategoricalAccuracy", "default_metrics", "get_metric", "get_metrics"]
