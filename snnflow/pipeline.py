@@ -23,15 +23,14 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 import zarr
-from distributed import Client
 from tqdm.auto import tqdm
 
 from . import __version__
 from .callbacks import BatchProgressBar
 from .utils.callback_list import resolve_callbacks
 from .compilers import InferenceCompiler
-from .distributed.cluster import connect
-from .distributed.driver import prepare_evaluate, run_together
+from .distributed.cluster import check_client, connect, logger
+from .distributed.driver import log_reuse, prepare_evaluate, run_together
 from .network import Network
 from .utils.data import _YIN_YANG_BLOCK_SIZE, yin_yang_dataset
 from .utils.fingerprint import data_fingerprint, fingerprint
@@ -120,11 +119,13 @@ class Pipeline:
     ``callbacks``, ``store``, ``shard_size`` and ``overwrite`` mean what they mean
     for ``snnflow.distributed.evaluate``;
     ``cluster`` is its ``client``: a ``distributed.Client``, a scheduler address,
-    or None for an embedded LocalCluster per run."""
+    or None for an embedded LocalCluster per run, which ``keep_cluster=True``
+    keeps up after the run for its dashboard until Enter is pressed."""
 
     def __init__(self, network, data, *, params=None, compiler=None,
                  metrics="sparse_categorical_accuracy", callbacks=("batch_progress_bar",),
-                 store=None, cluster=None, shard_size=None, overwrite=False):
+                 store=None, cluster=None, shard_size=None, overwrite=False,
+                 keep_cluster=False):
         if not callable(network):
             raise TypeError(f"network must be a function of parameters returning (network, "
                             f"inputs, outputs), got {network!r}")
@@ -145,10 +146,9 @@ class Pipeline:
         if store is not None and not isinstance(store, (str, os.PathLike)):
             raise TypeError(f"store must be a path or None, got {store!r}")
         self.store = None if store is None else os.path.abspath(store)
-        if not (cluster is None or isinstance(cluster, (str, Client))):
-            raise TypeError(f"cluster must be a distributed.Client, a scheduler address or "
-                            f"None, got {cluster!r}")
+        check_client(cluster, keep_cluster, "cluster")
         self.cluster = cluster
+        self.keep_cluster = keep_cluster
         self.shard_size = shard_size
         self.overwrite = overwrite
 
@@ -156,10 +156,11 @@ class Pipeline:
         """Evaluate, write the provenance record into the store, return the result."""
         began = time.perf_counter()
         point = self._point({}, self.store)
-        with connect(self.cluster) as client:
+        with connect(self.cluster, keep_cluster=self.keep_cluster) as client:
             for _ in run_together(client, [point.run]):
                 pass
             point.write_provenance(client)
+        log_reuse(point.run)
         timings = dict(point.run.timings, wall=time.perf_counter() - began)
         return PipelineResult(point.run.metrics, point.run.cb_data, self.store, timings)
 
@@ -256,16 +257,32 @@ class Sweep:
                       for coords in self._points()]
             self._open_store()
             by_run = {point.run: point for _, point in points}
-            with connect(self.pipeline.cluster) as client:
+            with connect(self.pipeline.cluster, keep_cluster=self.pipeline.keep_cluster) \
+                    as client:
                 for run in run_together(client, list(by_run)):
                     by_run[run].write_provenance(client)
                     done.update(1)
+        self._log_reuse(list(by_run))
         summary = self._summary({tuple(coords.values()): point.run.metrics
                                  for coords, point in points})
         # Consolidated at the sweep's root, where xarray looks; points are opened
         # by their own paths, so this snapshot of their metadata misleads no one
         summary.to_zarr(self.store, group=SUMMARY, mode="w")
         return summary
+
+    def _log_reuse(self, runs):
+        """Tell how much of a rerun came from the sweep's store, if anything did."""
+        whole = sum(1 for run in runs if run.reused == len(run.shards))
+        partly = [run for run in runs if 0 < run.reused < len(run.shards)]
+        if not whole and not partly:
+            return
+        message = (f"{self.store}: {whole} of {len(runs)} points came from the store, "
+                   f"finished by an earlier run")
+        if partly:
+            message += (f"; {len(partly)} more resumed with "
+                        f"{sum(run.reused for run in partly)} of their "
+                        f"{sum(len(run.shards) for run in partly)} shards from the store")
+        logger.info(message)
 
     def _points(self) -> list:
         """{key: coordinate} of every point, the last key varying fastest."""

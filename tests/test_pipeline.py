@@ -202,7 +202,7 @@ def submitted_shards(client, monkeypatch):
     return keys
 
 
-def test_stopped_sweep_reruns_only_what_it_lacks(client, data, tmp_path, monkeypatch):
+def test_stopped_sweep_reruns_only_what_it_lacks(client, data, tmp_path, monkeypatch, capfd):
     store = tmp_path / "sweep.zarr"
     grid = {"v_thresh": [0.5, 1.0, 1.5, 2.0]}
     pipeline = Pipeline(build, data, compiler=COMPILER, store=store, cluster=client,
@@ -224,8 +224,11 @@ def test_stopped_sweep_reruns_only_what_it_lacks(client, data, tmp_path, monkeyp
     assert complete >= 1 and missing >= 1
 
     keys = submitted_shards(client, monkeypatch)
+    capfd.readouterr()
     summary = Sweep(pipeline, grid).run()
     assert len(keys) == missing
+    assert f"{store}: {complete} of 4 points came from the store, finished by an earlier " \
+           f"run" in capfd.readouterr().err
     for v_thresh in grid["v_thresh"]:
         expected, _ = in_process(data, v_thresh=v_thresh)
         assert summary["sparse_categorical_accuracy"].sel(v_thresh=v_thresh) == expected.result
@@ -233,6 +236,7 @@ def test_stopped_sweep_reruns_only_what_it_lacks(client, data, tmp_path, monkeyp
     keys.clear()
     xr.testing.assert_identical(Sweep(pipeline, grid).run(), summary)
     assert keys == []
+    assert f"{store}: 4 of 4 points came from the store" in capfd.readouterr().err
 
 
 def test_mistakes_fail_before_any_work(client, data, tmp_path, monkeypatch):

@@ -2,10 +2,39 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import sys
 
 import dask
+from dask.utils import parse_timedelta
 from distributed import Client, LocalCluster
+from distributed.comm import parse_address, parse_host_port
+
+#: snnflow's messages to the person running it (the dashboard's link, results
+#: reused from a store) are INFO records of this logger, printed to stderr
+logger = logging.getLogger("snnflow")
+
+
+class _ToStderr(logging.Handler):
+    """Writes to whatever sys.stderr is when a message comes, so that a notebook
+    shows it under the cell that ran."""
+
+    def emit(self, record):
+        print(self.format(record), file=sys.stderr)
+
+
+if not logger.handlers:
+    # As Dask does for its own "distributed" logger: shown without any logging
+    # set-up, and once (not again through the root logger when the application
+    # configured one). logging.getLogger("snnflow").setLevel(logging.WARNING)
+    # silences them.
+    logger.addHandler(_ToStderr())
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+#: Protocols whose addresses name a host and a port
+_NETWORK_PROTOCOLS = ("tcp", "tls", "ws", "wss", "ucx")
 
 
 def default_workers() -> int:
@@ -25,19 +54,80 @@ def local_cluster(n_workers=None) -> LocalCluster:
                             processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0")
 
 
+def check_client(client, keep_cluster=False, argument="client"):
+    """Raise now, before any work, for a ``client`` (and ``keep_cluster``) that
+    cannot give a running cluster; messages call it ``argument``."""
+    if not isinstance(keep_cluster, bool):
+        raise TypeError(f"keep_cluster must be True or False, got {keep_cluster!r}")
+    if isinstance(client, Client):
+        if client.status != "running":
+            raise ValueError(f"{argument} {client!r} is {client.status}: pass a running "
+                             f"distributed.Client, a scheduler address or None")
+    elif isinstance(client, str):
+        protocol, location = parse_address(client)
+        if protocol in _NETWORK_PROTOCOLS:
+            try:
+                parse_host_port(location)
+            except ValueError as error:
+                raise ValueError(f"{argument} {client!r} is not a scheduler address: expected "
+                                 f"'tcp://HOST:PORT', as 'dask scheduler' prints it "
+                                 f"({error})") from None
+    elif client is not None:
+        raise TypeError(f"{argument} must be a distributed.Client, a scheduler address or None, "
+                        f"got {client!r}")
+    if keep_cluster and client is not None:
+        raise ValueError(f"keep_cluster keeps the embedded cluster ({argument}=None) up "
+                         f"after the run; a cluster you pass or name as {argument} is yours "
+                         f"and stays up anyway")
+
+
 @contextlib.contextmanager
-def connect(client=None):
-    """Yield a Client: ``client`` itself, one connected to a scheduler address, or
-    one on an embedded LocalCluster (worker processes with one thread each, bound
-    to 127.0.0.1) that is closed on exit."""
+def connect(client=None, *, n_workers=None, keep_cluster=False):
+    """A Client for a run: ``client`` itself (a running ``distributed.Client``),
+    one connected to a scheduler address (closed on exit, the cluster stays up),
+    or, for None, one on an embedded LocalCluster of ``n_workers`` single-threaded
+    worker processes (default: one per core) bound to 127.0.0.1.
+
+    The embedded cluster's dashboard link is logged when it starts. The cluster
+    is closed on exit, unless ``keep_cluster`` is True: then, after a run that
+    did not fail, it stays up (dashboard included) until Enter or Ctrl-C is
+    pressed (at once when standard input is closed, as under CI).
+
+    A scheduler that does not answer within Dask's connect timeout
+    (``distributed.comm.timeouts.connect``, 30 s unless configured) raises
+    ConnectionError."""
+    check_client(client, keep_cluster)
     if isinstance(client, Client):
         yield client
     elif isinstance(client, str):
-        with Client(client) as connected:
+        with _client_of(client) as connected:
             yield connected
-    elif client is None:
-        with local_cluster() as cluster, Client(cluster) as embedded:
-            yield embedded
     else:
-        raise TypeError(f"client must be a distributed.Client, a scheduler address or None, "
-                        f"got {client!r}")
+        with local_cluster(n_workers) as cluster, Client(cluster) as embedded:
+            logger.info(f"Dask dashboard: {embedded.dashboard_link}")
+            yield embedded
+            if keep_cluster:
+                wait_for_user(embedded.dashboard_link)
+
+
+def _client_of(address) -> Client:
+    timeout = dask.config.get("distributed.comm.timeouts.connect")
+    try:
+        return Client(address, timeout=timeout)
+    except OSError as error:     # TimeoutError, refused or unknown host
+        seconds = parse_timedelta(timeout)
+        raise ConnectionError(
+            f"no Dask scheduler answered at {address!r} within {seconds:g} s ({error}); "
+            f"check the address, that 'dask scheduler' runs there and that this machine "
+            f"can reach it (the wait is Dask's setting distributed.comm.timeouts.connect)"
+        ) from None
+
+
+def wait_for_user(dashboard_link):
+    """Block until Enter or Ctrl-C (at once when standard input is closed)."""
+    logger.info(f"The run is done; the cluster stays up for its dashboard at "
+                f"{dashboard_link}. Press Enter or Ctrl-C to close it.")
+    try:
+        input()
+    except (EOFError, KeyboardInterrupt):
+        pass

@@ -24,7 +24,7 @@ from ..utils.network import get_underlying_pop
 from ..store import MemoryRecording, ZarrRun, open_store, part_name
 from ..store.memory import MemorySink
 from ..utils.fingerprint import data_fingerprint, fingerprint
-from .cluster import connect
+from .cluster import check_client, connect, logger
 from .merge import merge_callback_data, merge_metric_states
 from .planning import batch_ranges, check_shard_size, plan_shards
 from .shard import Shard, is_lazy, progress_topic, run_shard
@@ -35,14 +35,20 @@ SHARD_STAGES = ("build", "simulate", "write")
 
 def evaluate(network, compiler, x, y, *, metrics="sparse_categorical_accuracy",
              callbacks=("batch_progress_bar",), client=None, store=None, shard_size=None,
-             overwrite=False):
+             overwrite=False, keep_cluster=False):
     """Evaluate ``network`` as ``compiler.compile(network).evaluate(x, y, ...)`` would,
-    with the examples sharded over a Dask cluster. Returns ``(metrics, cb_data)``."""
+    with the examples sharded over a Dask cluster. Returns ``(metrics, cb_data)``.
+
+    ``client``: a running ``distributed.Client``, a scheduler address, or None for
+    an embedded LocalCluster (its dashboard link is logged; ``keep_cluster=True``
+    keeps it up after the run until Enter is pressed). See ``connect``."""
+    check_client(client, keep_cluster)
     run = prepare_evaluate(network, compiler, x, y, metrics=metrics, callbacks=callbacks,
                            store=store, shard_size=shard_size, overwrite=overwrite)
-    with connect(client) as connected:
+    with connect(client, keep_cluster=keep_cluster) as connected:
         for _ in run_together(connected, [run]):
             pass
+    log_reuse(run)
     return run.metrics, run.cb_data
 
 
@@ -62,18 +68,21 @@ def prepare_evaluate(network, compiler, x, y, *, metrics="sparse_categorical_acc
 
 
 def predict(network, compiler, x, outputs, *, callbacks=("batch_progress_bar",), client=None,
-            store=None, shard_size=None, overwrite=False):
+            store=None, shard_size=None, overwrite=False, keep_cluster=False):
     """As ``compiler.compile(network).predict(x, outputs)``, sharded over a Dask
-    cluster: ``({output: array}, cb_data)``."""
+    cluster: ``({output: array}, cb_data)``. ``client`` and ``keep_cluster`` as for
+    ``evaluate``."""
+    check_client(client, keep_cluster)
     check_network(network)
     outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
     check_readouts(outputs)
     inputs, size = prepare_inputs(x, network)
     run = Run(network, compiler, inputs, size, "predict", callbacks, store, shard_size,
               overwrite, outputs={get_underlying_pop(o): None for o in outputs})
-    with connect(client) as connected:
+    with connect(client, keep_cluster=keep_cluster) as connected:
         for _ in run_together(connected, [run]):
             pass
+    log_reuse(run)
     predictions = {}
     for output in outputs:
         name = get_underlying_pop(output).name
@@ -95,7 +104,9 @@ def run_together(client, runs):
         for run in runs:
             if run.remaining == 0:
                 yield run.finish()
-        for future in as_completed(futures):
+        # On the client's own event loop: as_completed would otherwise take the
+        # default client's, which may be another (even a closed) client's
+        for future in as_completed(futures, loop=client.loop):
             run, index = futures[future]
             if run.shard_done(index, future.result()):
                 yield run.finish()
@@ -103,6 +114,13 @@ def run_together(client, runs):
         client.cancel([future for future in futures if not future.done()])
         for run in runs:
             run.close()
+
+
+def log_reuse(run):
+    """Tell how much of a rerun came from its store, if anything did."""
+    if run.reused:
+        logger.info(f"{run.store}: {run.reused} of {len(run.shards)} shards came from the "
+                    f"store, finished by an earlier run; ran {len(run.shards) - run.reused}")
 
 
 def _label_shapes(y):
@@ -143,6 +161,8 @@ class Run:
     def __init__(self, network, compiler, inputs, size, mode, callbacks, store, shard_size,
                  overwrite, outputs, metrics=None, user_keys=None):
         check_shard_size(shard_size)
+        if not isinstance(overwrite, bool):
+            raise TypeError(f"overwrite must be True or False, got {overwrite!r}")
         self.network = network
         self.compiler = compiler
         self.inputs = inputs
@@ -216,6 +236,8 @@ class Run:
             if part_name(index) in finished:
                 self.shard_done(index, finished[part_name(index)])
         self.remaining = len(self.shards) - len(self.results)
+        #: shards whose results came from the store, finished by an earlier run
+        self.reused = len(self.results)
         if not self.remaining:
             return []
         client.subscribe_topic(progress_topic(self.run_id), self.progress.on_event)

@@ -5,8 +5,10 @@ from .metric import Metric
 
 def check_labels(y_true, pop, what):
     """Raise ValueError unless ``y_true`` is a 1-D array of integer labels that
-    index the neurons of ``pop``."""
+    index the neurons of ``pop`` (TypeError for labels that are not numbers)."""
     labels = np.asarray(y_true)
+    if labels.dtype.kind not in "biuf":
+        raise TypeError(f"{what} must hold integer labels, got dtype {labels.dtype}")
     if labels.ndim != 1:
         raise ValueError(f"{what} must be a 1-D array of integer labels, got shape "
                          f"{labels.shape}")
