@@ -37,6 +37,7 @@ class Connection:
         network._add_connection(self, name)
         try:
             self.connectivity.validate(self.source.shape, self.target.shape, self.name)
+            self.connectivity.validate_delay(self.max_delay_steps, self.name)
         except ValueError:
             network.connections.remove(self)  # a refused connection leaves no trace
             raise

@@ -11,8 +11,8 @@ from snnflow import Connection, InputLayer, Layer, Network, Population, Sequenti
 from snnflow.backends.genn.build_cache import build_cache  # noqa: E402
 from snnflow.callbacks import ConnVarRecorder, SpikeRecorder, VarRecorder  # noqa: E402
 from snnflow.compilers import InferenceCompiler  # noqa: E402
-from snnflow.connectivity import (AvgPool2D, AvgPoolDense2D, Conv2D, Dense,  # noqa: E402
-                                  FixedProbability, OneToOne)
+from snnflow.connectivity import (AvgPool2D, AvgPoolConv2D, AvgPoolDense2D,  # noqa: E402
+                                  Conv2D, Conv2DTranspose, Dense, FixedProbability, OneToOne)
 from snnflow.initializers import Normal, Uniform  # noqa: E402
 from snnflow.neurons import (BinarySpikeInput, IntegrateFire, IntegrateFireInput,  # noqa: E402
                              LeakyIntegrate, LeakyIntegrateFire, LeakyIntegrateFireInput,
@@ -161,7 +161,9 @@ def image_net(rng, connectivity, target_shape=None):
 
 
 @pytest.mark.parametrize("which", ["one_to_one", "conv2d_same", "conv2d_strided",
-                                   "avg_pool", "avg_pool_dense", "fixed_probability_empty"])
+                                   "avg_pool", "avg_pool_dense", "fixed_probability_empty",
+                                   "avg_pool_conv", "conv2d_transpose",
+                                   "conv2d_transpose_same"])
 def test_connectivity_identical(sim, which):
     rng = np.random.default_rng(4)
     connectivity, shape = {
@@ -173,11 +175,120 @@ def test_connectivity_identical(sim, which):
         "avg_pool": (AvgPool2D(2, pool_strides=1), None),
         "avg_pool_dense": (AvgPoolDense2D(rng.normal(0.4, 0.4, (18, 7)), 2), 7),
         "fixed_probability_empty": (FixedProbability(0.0, 1.0), 5),
+        "avg_pool_conv": (AvgPoolConv2D(rng.normal(0.3, 0.3, (3, 3, 2, 3)), 3, 2, 3,
+                                        conv_padding="same"), None),
+        "conv2d_transpose": (Conv2DTranspose(Normal(0.2, 0.3), 2, 3, conv_strides=2), None),
+        "conv2d_transpose_same": (Conv2DTranspose(rng.normal(0.2, 0.3, (4, 3, 3, 2)), 3, (4, 3),
+                                                  conv_strides=(2, 1), conv_padding="same",
+                                                  flatten=True), None),
     }[which]
     net, inp, pop = image_net(rng, connectivity, shape)
     out = assert_same_traces(sim, net, {inp: random_trains(sim, rng, 72, 1)}, [pop])
     if which != "fixed_probability_empty":
         assert out[pop]["spikes"].sum() > 5
+
+
+def test_fixed_probability_without_self_connections_identical(sim):
+    rng = np.random.default_rng(10)
+    net = Network()
+    with net:
+        inp = Population(SpikeInput(), 10)
+        pop = Population(LeakyIntegrateFire(v_thresh=0.8, tau_mem=10.0), 20)
+        Connection(inp, pop, Dense(rng.normal(0.3, 0.3, (10, 20))))
+        rec = Connection(pop, pop, FixedProbability(0.4, Normal(0.1, 0.3)))
+    out = assert_same_traces(sim, net, {inp: random_trains(sim, rng, 10, 1)}, [pop])
+    assert out[pop]["spikes"].sum() > 5
+    weight = compile_on("genn", net).engine.get_conn_var(rec, "weight")
+    assert not np.diag(weight).any() and (weight != 0).mean() > 0.25
+
+
+# ------------------------------------------------------------------------ delays
+
+@pytest.mark.parametrize("which", ["dense", "dense_constant", "fixed_probability_drawn",
+                                   "recurrent", "conv2d_kernel", "one_to_one_constant"])
+def test_delays_identical(sim, which):
+    """GeNN's dendritic delay buffer against the NumPy engine's delay line."""
+    from snnflow.synapses import Exponential
+    rng = np.random.default_rng(11)
+    net = Network()
+    with net:
+        inp = Population(SpikeInput(max_spikes=10000), (4, 3, 1))
+        pop = Population(LeakyIntegrateFire(v_thresh=1.0, tau_mem=10.0), 12 if which not in
+                         ("conv2d_kernel",) else None)
+        if which == "dense":
+            Connection(inp, pop, Dense(rng.normal(0.25, 0.35, (12, 12)),
+                                       delay=rng.integers(0, 9, (12, 12))),
+                       synapse=Exponential(3.0))
+        elif which == "dense_constant":
+            Connection(inp, pop, Dense(rng.normal(0.25, 0.35, (12, 12)), delay=4))
+        elif which == "fixed_probability_drawn":
+            Connection(inp, pop, FixedProbability(0.5, Normal(0.4, 0.3), delay=Uniform(0, 7)),
+                       max_delay_steps=300)    # a uint16_t delay, a long buffer
+        elif which == "recurrent":
+            Connection(inp, pop, Dense(rng.normal(0.3, 0.3, (12, 12))))
+            Connection(pop, pop, FixedProbability(0.3, Normal(0.2, 0.2), delay=Uniform(0, 4)),
+                       max_delay_steps=4)
+        elif which == "conv2d_kernel":
+            Connection(inp, pop, Conv2D(rng.normal(0.4, 0.3, (2, 2, 1, 3)), 3, 2,
+                                        delay=rng.integers(0, 5, (2, 2, 1, 3))))
+        else:
+            Connection(inp, pop, OneToOne(rng.normal(0.8, 0.3, 12), delay=2))
+    out = assert_same_traces(sim, net, {inp: random_trains(sim, rng, 12, 1)}, [pop])
+    assert out[pop]["spikes"].sum() > 5
+
+
+@pytest.mark.parametrize("options", [
+    {},
+    {"reset_vars_between_batches": False},
+    {"reset_vars_between_batches": False, "reset_in_syn_between_batches": True},
+], ids=str)
+def test_delays_across_batches_identical(sim, options):
+    """Spikes in flight at a batch's end: dropped by the default reset, carried on
+    without it, and with reset_in_syn only the last step's go on."""
+    rng = np.random.default_rng(12)
+    net = Network()
+    with net:
+        inp = Population(SpikeInput(), 10, record_spikes=True)
+        hid = Population(LeakyIntegrateFire(tau_mem=12.0, v_thresh=0.7), 9, record_spikes=True)
+        out = Population(LeakyIntegrate(tau_mem=20.0, readout="avg_var"), 3)
+        Connection(inp, hid, Dense(rng.normal(0.3, 0.4, (10, 9)),
+                                   delay=rng.integers(0, 12, (10, 9))),
+                   synapse="exponential")
+        conn = Connection(hid, out, Dense(Normal(0.2, 0.5), delay=Uniform(0, 10)),
+                          max_delay_steps=10)
+    # Delays up to 11 of a batch's 20 steps: many spikes are on their way at its end
+    x = random_trains(sim, rng, 10, 5, steps=20)
+    y = rng.integers(0, 3, 5)
+    expected = recorded_run("numpy", net, inp, hid, out, conn, x, y, **options)
+    got = recorded_run("genn", net, inp, hid, out, conn, x, y, **options)
+    assert got[0] == expected[0]
+    assert_same_data(expected[1], got[1])
+    assert sum(len(t) for t in expected[1]["hid"][0]) > 0
+
+
+def test_delay_values_are_loaded_not_compiled(sim):
+    """With max_delay_steps fixed, other delays (and weights) reuse the build."""
+    rng = np.random.default_rng(13)
+
+    def network(delay):
+        net = Network()
+        with net:
+            inp = Population(SpikeInput(), 6)
+            pop = Population(IntegrateFire(v_thresh=0.9), 5)
+            Connection(inp, pop, Dense(rng.normal(0.3, 0.3, (6, 5)), delay=delay),
+                       max_delay_steps=6)
+        return net, inp, pop
+
+    nets = [network(rng.integers(0, 7, (6, 5))) for _ in range(2)]
+    first = compile_on("genn", nets[0][0])
+    builds = build_cache.builds
+    second = compile_on("genn", nets[1][0])
+    assert build_cache.builds == builds and first.engine.key == second.engine.key
+    x = random_trains(sim, rng, 6, 1)
+    for (net, inp, pop), compiled in zip(nets, (first, second)):
+        np.testing.assert_array_equal(
+            sim.trace(compiled, {inp: x}, [pop], STEPS)[pop]["v"],
+            sim.trace(compile_on("numpy", net), {inp: x}, [pop], STEPS)[pop]["v"])
 
 
 # --------------------------------------------------------------- readouts, runs

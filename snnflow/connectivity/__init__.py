@@ -1,8 +1,10 @@
 """Connectivity descriptions (weight layouts as mlGeNN: Dense is (n_pre, n_post))."""
 from .avg_pool_2d import AvgPool2D
+from .avg_pool_conv_2d import AvgPoolConv2D
 from .avg_pool_dense_2d import AvgPoolDense2D
 from .connectivity import Connectivity
-from .conv2d import Conv2D
+from .conv_2d import Conv2D
+from .conv_2d_transpose import Conv2DTranspose
 from .dense import Dense
 from .fixed_probability import FixedProbability
 from .one_to_one import OneToOne
@@ -15,5 +17,5 @@ def get_connectivity(connectivity):
     return connectivity
 
 
-__all__ = ["Connectivity", "AvgPool2D", "AvgPoolDense2D", "Conv2D", "Dense",
-           "FixedProbability", "OneToOne", "get_connectivity"]
+__all__ = ["Connectivity", "AvgPool2D", "AvgPoolConv2D", "AvgPoolDense2D", "Conv2D",
+           "Conv2DTranspose", "Dense", "FixedProbability", "OneToOne", "get_connectivity"]

@@ -1,20 +1,19 @@
 import numpy as np
 
-from .connectivity import Connectivity, check_weight_shape, num, sparse_matrix, weights_for
-from .geometry import check_padding, image_shape, output_size, pair, window_pairs
+from .connectivity import Connectivity, kernel_synapses, num
+from .geometry import check_filters, check_padding, image_shape, output_size, pair, window_pairs
 
 
 class Conv2D(Connectivity):
     """2-D convolution (cross-correlation, as Keras) from a (height, width, channels)
-    population; ``weight`` is (kh, kw, in_channels, filters). The target is
+    population; ``weight`` and an array ``delay`` are (kh, kw, in_channels,
+    filters), one value per kernel entry shared by every position. The target is
     (out_h, out_w, filters), or flat with ``flatten``."""
 
     def __init__(self, weight, filters, conv_size, flatten=False, conv_strides=None,
-                 conv_padding="valid"):
-        super().__init__(weight)
-        if not isinstance(filters, int) or filters < 1:
-            raise ValueError(f"Conv2D: filters must be a positive int, got {filters!r}")
-        self.filters = filters
+                 conv_padding="valid", delay=0):
+        super().__init__(weight, delay)
+        self.filters = check_filters(filters, "Conv2D")
         self.conv_size = pair(conv_size, "Conv2D conv_size")
         self.flatten = bool(flatten)
         self.conv_strides = pair(1 if conv_strides is None else conv_strides,
@@ -44,21 +43,19 @@ class Conv2D(Connectivity):
         if num(target_shape) != num(out):
             raise ValueError(f"Conv2D connection {name}: target shape {target_shape} does "
                              f"not match the convolution's output shape {out}")
-        check_weight_shape(self.weight, self._kernel_shape(source_shape), name,
-                           "Conv2D weight")
+        self._check_layout(self._kernel_shape(source_shape), name)
 
-    def synapse_matrix(self, source_shape, target_shape, rng):
+    def synapses(self, source_shape, target_shape, rng, self_connection=False):
         in_shape = image_shape(source_shape, "Conv2D")
         channels = in_shape[2]
-        kernel = weights_for(self.weight, self._kernel_shape(source_shape), rng,
-                             "Conv2D weight")
+        kernel_shape = self._kernel_shape(source_shape)
         (iy, ix, oy, ox, ky, kx), (_, out_w) = window_pairs(
             in_shape, self.conv_size, self.conv_strides, self.conv_padding)
         c = np.arange(channels)[None, :, None]
         f = np.arange(self.filters)[None, None, :]
-        pre = ((iy * in_shape[1] + ix)[:, None, None] * channels + c)
-        post = ((oy * out_w + ox)[:, None, None] * self.filters + f)
-        weight = kernel[ky[:, None, None], kx[:, None, None], c, f]
-        pre, post, weight = np.broadcast_arrays(pre, post, weight)
-        return sparse_matrix(pre.ravel(), post.ravel(), weight.ravel(),
-                             num(source_shape), num(target_shape))
+        pre = (iy * in_shape[1] + ix)[:, None, None] * channels + c
+        post = (oy * out_w + ox)[:, None, None] * self.filters + f
+        entry = np.ravel_multi_index((ky[:, None, None], kx[:, None, None], c, f), kernel_shape)
+        pre, post, entry = (a.ravel() for a in np.broadcast_arrays(pre, post, entry))
+        return kernel_synapses(self, pre, post, entry, kernel_shape, num(source_shape),
+                               num(target_shape), rng)

@@ -51,3 +51,34 @@ def check_padding(padding):
     if padding not in ("valid", "same"):
         raise ValueError(f"padding must be 'valid' or 'same', got {padding!r}")
     return padding
+
+
+def transposed_pairs(in_shape, window, strides, padding):
+    """Every (input position, output position, kernel offset) of a transposed
+    convolution (as mlGeNN's Conv2DTranspose): input (iy, ix) reaches output
+    (iy*sy - pad_y + ky, ix*sx - pad_x + kx) through kernel offset (ky, kx), where
+    that falls inside the output. Output size per axis: size*stride, plus
+    max(window - stride, 0) with "valid" padding; "same" padding is the
+    convolution's padding for the input size.
+
+    Returns flat arrays (iy, ix, oy, ox, ky, kx) and (out_h, out_w)."""
+    height, width, _ = in_shape
+    sizes = []
+    for size, k, stride in ((height, window[0], strides[0]), (width, window[1], strides[1])):
+        if padding == "valid":
+            sizes.append((size * stride + max(k - stride, 0), 0))
+        else:
+            sizes.append((size * stride, output_size(size, k, stride, "same")[1]))
+    (out_h, pad_y), (out_w, pad_x) = sizes
+    iy, ix, ky, kx = np.meshgrid(np.arange(height), np.arange(width),
+                                 np.arange(window[0]), np.arange(window[1]), indexing="ij")
+    oy = iy * strides[0] - pad_y + ky
+    ox = ix * strides[1] - pad_x + kx
+    inside = (oy >= 0) & (oy < out_h) & (ox >= 0) & (ox < out_w)
+    return tuple(a[inside] for a in (iy, ix, oy, ox, ky, kx)), (out_h, out_w)
+
+
+def check_filters(filters, what) -> int:
+    if isinstance(filters, bool) or not isinstance(filters, int) or filters < 1:
+        raise ValueError(f"{what}: filters must be a positive int, got {filters!r}")
+    return filters

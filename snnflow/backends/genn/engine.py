@@ -8,6 +8,7 @@ from pygenn import (GeNNModel, create_neuron_model, create_postsynaptic_model,
                     create_weight_update_model, init_postsynaptic, init_weight_update)
 from pygenn.genn_model import backend_modules
 
+from ...connectivity.connectivity import connection_synapses
 from ..engine import Engine
 from .build_cache import MODEL_NAME, build_cache, content_key
 from .connectivity import SynapseLayout
@@ -77,17 +78,19 @@ class GennEngine(Engine):
             structure.append((pop.num_neurons, definition.code, definition.params))
         self.conns = {}
         for index, conn in enumerate(network.connections):
-            layout = SynapseLayout(conn.connectivity.synapse_matrix(
-                conn.source.shape, conn.target.shape, rng))
+            layout = SynapseLayout(conn, connection_synapses(conn, rng))
             synapse = postsynaptic_definition(conn.synapse, self.dt)
-            models = (create_weight_update_model(**WEIGHT_UPDATE),
+            weight_update, weight_vars = layout.weight_update(WEIGHT_UPDATE)
+            models = (create_weight_update_model(**weight_update),
                       create_postsynaptic_model(**synapse.code))
             # Zero-padded names keep GeNN's order of incoming currents the creation order
             group = model.add_synapse_population(
                 f"c{index:04d}", layout.matrix_type, self.pops[conn.source].group,
                 self.pops[conn.target].group,
-                init_weight_update(models[0], {}, {"g": layout.weights}),
+                init_weight_update(models[0], {}, weight_vars),
                 init_postsynaptic(models[1], synapse.params, synapse.state))
+            if layout.delay_slots:
+                group.max_dendritic_delay_timesteps = layout.delay_slots
             if layout.matrix_type == "SPARSE":
                 group.set_sparse_connections(layout.pre, layout.post)
                 # After the connections, which set it to the longest row (maybe 0)

@@ -5,14 +5,15 @@ lives (on the GPU, without a transfer), each group of them with one call.
   its initial value, and the spikes of the last step forgotten (each synapse
   group's source spike count), so nothing is in flight;
 - ``ResetInSyn`` (fresh, or with reset_in_syn_between_batches): every connection's
-  input accumulator (GeNN's outPost, the inSyn of its postsynaptic code) and its
-  postsynaptic state (Exponential's decaying G) to zero;
+  input accumulator (GeNN's outPost, the inSyn of its postsynaptic code), its
+  postsynaptic state (Exponential's decaying G) and, with delays, every slot of its
+  dendritic delay buffer to zero;
 - ``ResetReadouts`` (every batch): each readout accumulator to its start value."""
 from __future__ import annotations
 
-from pygenn import (CustomUpdateVarAccess, create_custom_update_model,
-                    create_out_post_var_ref, create_psm_var_ref, create_src_spike_count_var_ref,
-                    create_var_ref)
+from pygenn import (CustomUpdateVarAccess, VarAccessMode, create_custom_update_model,
+                    create_den_delay_var_ref, create_out_post_var_ref, create_psm_var_ref,
+                    create_src_spike_count_var_ref, create_var_ref)
 
 RESET_VARS = "ResetVars"
 RESET_IN_SYN = "ResetInSyn"
@@ -35,8 +36,9 @@ class BatchResets:
             self._add_connection_resets(f"s{index:04d}", conn)
 
     def _add(self, name, group, update_code, var_refs, params=None, vars=None, values=None):
+        """``var_refs``: {name: (type, target) or (type, target, access mode)}."""
         code = {"class_name": name, "update_code": update_code,
-                "var_refs": [(ref, type_) for ref, (type_, _) in var_refs.items()]}
+                "var_refs": [(ref, spec[0], *spec[2:]) for ref, spec in var_refs.items()]}
         if params:
             code["params"] = [(p, "scalar") for p in params]
         if vars:
@@ -44,7 +46,7 @@ class BatchResets:
                             for v, type_ in vars.items()]
         self.models.append(create_custom_update_model(**code))
         self.model.add_custom_update(name, group, self.models[-1], params or {}, values or {},
-                                     {ref: target for ref, (_, target) in var_refs.items()})
+                                     {ref: spec[1] for ref, spec in var_refs.items()})
         self.groups.add(group)
 
     def _add_state_reset(self, name, state):
@@ -77,6 +79,11 @@ class BatchResets:
                        for var in conn.synapse.state})
         self._add(f"{name}in_syn", RESET_IN_SYN,
                   "".join(f"{var} = 0.0f;\n" for var in in_syn), in_syn)
+        if conn.layout.delay_slots:
+            # A broadcast write reaches every slot, not only the one read this step
+            self._add(f"{name}den_delay", RESET_IN_SYN, "DenDelay = 0.0f;\n",
+                      {"DenDelay": ("scalar", create_den_delay_var_ref(group),
+                                    VarAccessMode.BROADCAST)})
 
     def run(self, group):
         if group in self.groups:

@@ -113,6 +113,7 @@ class NumpyEngine(Engine):
         if "in_syn" in resets:
             for conn in self.conns:
                 conn.in_syn[...] = 0.0
+                conn.propagator.forget()
 
     def reset_time(self):
         self._timestep = 0
