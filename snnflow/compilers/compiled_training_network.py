@@ -7,6 +7,7 @@ import heapq
 import numpy as np
 
 from ..backends.numpy.event_prop import EventProp
+from ..callbacks import BatchProgressBar
 from ..utils.callback_list import resolve_callbacks
 from ..utils.network import get_underlying_pop
 from ..serialisers import get_serialiser
@@ -92,10 +93,15 @@ class CompiledTrainingNetwork(CompiledInferenceNetwork):
         validation_list = self._callback_list(resolve_callbacks(validation_callbacks),
                                               self._num_batches(validation.size),
                                               validation.size, open_recording())
+        for bar in _progress_bars(validation_list):
+            # Shown only while it runs: the epoch's line ends with its results
+            bar.description, bar.leave = "validation", False
         data, callback_list = self._start_training(x, y, num_epochs, metrics, callbacks)
         for epoch in range(start_epoch, start_epoch + num_epochs):
             self._train_epoch(epoch, data, callback_list, shuffle)
             self._validate(validation, validation_list)
+            for bar in _progress_bars(callback_list):
+                bar.show_validation(validation.metrics)
             callback_list.call("on_epoch_end", epoch, data.metrics)
         callback_list.call("on_train_end", data.metrics)
         return (data.metrics, validation.metrics, callback_list.get_data(),
@@ -173,3 +179,7 @@ class CompiledTrainingNetwork(CompiledInferenceNetwork):
         for key, metric in data.metrics.items():
             pop = data.outputs[key]
             metric.update(labels[pop], self.engine.readout(pop))
+
+
+def _progress_bars(callback_list) -> list:
+    return [c for c in callback_list.callbacks if isinstance(c, BatchProgressBar)]
