@@ -6,9 +6,9 @@ import pytest
 from snnflow import Connection, Network, Population
 from snnflow.connectivity import Dense
 from snnflow.initializers import Normal, Uniform
-from snnflow.neurons import (BinarySpikeInput, IntegrateFire, IntegrateFireInput,
-                             LeakyIntegrate, LeakyIntegrateFire, LeakyIntegrateFireInput,
-                             PoissonInput, SpikeInput)
+from snnflow.neurons import (AdaptiveLeakyIntegrateFire, BinarySpikeInput, IntegrateFire,
+                             IntegrateFireInput, LeakyIntegrate, LeakyIntegrateFire,
+                             LeakyIntegrateFireInput, PoissonInput, SpikeInput)
 
 F32 = np.float32
 
@@ -593,3 +593,268 @@ def test_initializer_parameters_reproducible_given_seed(sim):
     out = sim.trace(compiled, {inp: x}, [inp], 1)[inp]["spikes"][0]
     np.testing.assert_array_equal(out[0], out[1])
     assert 60 < out[0].sum() < 140  # about half of Normal(5, 0.5) lies below 5
+
+
+# ------------------------------------------------------ AdaptiveLeakyIntegrateFire
+
+def ref_adaptive(isyn, *, v0=0.0, a0=0.0, v_thresh=1.0, v_reset=0.0, beta=0.0174,
+                 tau_mem=20.0, tau_adapt=2000.0, dt=1.0, tau_refrac=None,
+                 integrate_during_refrac=True, relative_reset=True):
+    """mlGeNN's adaptive LIF in float64, one neuron at a time, from its equations:
+    V <- alpha V + I (not while refractory without integrate_during_refrac),
+    A <- rho A, R <- R - dt while R > 0; a spike when V >= v_thresh + beta A and
+    R <= 0, then V <- V - (v_thresh - v_reset) (or v_reset), A <- A + 1,
+    R <- tau_refrac. isyn: (steps, n). Returns v, a, spikes, refrac (steps, n)."""
+    steps, n = isyn.shape
+    per = lambda x: np.broadcast_to(np.asarray(x, dtype=np.float64), (n,))  # noqa: E731
+    v0, a0, thresh, reset, beta = per(v0), per(a0), per(v_thresh), per(v_reset), per(beta)
+    alpha, rho = np.exp(-dt / per(tau_mem)), np.exp(-dt / per(tau_adapt))
+    out = {name: np.zeros((steps, n)) for name in ("v", "a", "refrac")}
+    spikes = np.zeros((steps, n), bool)
+    for j in range(n):
+        v, a, refrac = v0[j], a0[j], 0.0
+        for t in range(steps):
+            refractory = tau_refrac is not None and refrac > 0
+            if not refractory or integrate_during_refrac:
+                v = alpha[j] * v + float(isyn[t, j])
+            a = rho[j] * a
+            if refractory:
+                refrac -= dt
+            if v >= thresh[j] + beta[j] * a and (tau_refrac is None or refrac <= 0):
+                spikes[t, j] = True
+                v = v - (thresh[j] - reset[j]) if relative_reset else reset[j]
+                a += 1.0
+                if tau_refrac is not None:
+                    refrac = tau_refrac
+            out["v"][t, j], out["a"][t, j], out["refrac"][t, j] = v, a, refrac
+    return out["v"], out["a"], spikes, out["refrac"]
+
+
+def test_adaptive_leaky_integrate_fire_hand_worked(sim):
+    # Drive 1.0 a step from step 1, alpha = e^-0.1, rho = e^-0.5, beta = 0.5, relative
+    # reset by 1. Before any reset (threshold 1 + 0.5 A):
+    #   step 1: V = 1, A = 0, threshold 1: spike -> V = 0, A = 1
+    #   step 2: V = 1, A = rho = 0.606531, threshold 1.303265: none
+    #   step 3: V = 1 + alpha = 1.904837, A = 0.367879, threshold 1.18394: spike
+    #           -> V = 0.904837, A = 1.367879
+    #   steps 4, 5, 6 spike likewise; step 7: V = 1.606531 < 1.691331
+    net, inp, pop = driven(AdaptiveLeakyIntegrateFire(v_thresh=1.0, beta=0.5, tau_mem=10.0,
+                                                      tau_adapt=2.0), np.array([[1.0]], F32))
+    out = sim.trace(sim.compile(net, 8), {inp: sim.trains([{0: list(range(7))}], 1)},
+                    [pop], 8, var_names=("v", "a"))[pop]
+    assert np.flatnonzero(out["spikes"][:, 0, 0]).tolist() == [1, 3, 4, 5, 6]
+    np.testing.assert_allclose(out["v"][:, 0, 0], [0, 0, 1, 0.904837, 0.818731, 0.740818,
+                                                   0.670320, 1.606531], atol=1e-6)
+    np.testing.assert_allclose(out["a"][:, 0, 0], [0, 1, 0.606531, 1.367879, 1.829661,
+                                                   2.109745, 2.279625, 1.382663], atol=1e-6)
+
+
+ADAPTIVE_CASES = [
+    dict(),
+    dict(relative_reset=False),
+    dict(tau_refrac=2.0),
+    dict(tau_refrac=3.0, integrate_during_refrac=False),
+    dict(tau_refrac=1.5, integrate_during_refrac=False, relative_reset=False),
+]
+
+
+@pytest.mark.parametrize("dt", [1.0, 0.5])
+@pytest.mark.parametrize("case", ADAPTIVE_CASES, ids=lambda c: ",".join(
+    f"{k}={v}" for k, v in c.items()) or "plain")
+def test_adaptive_leaky_integrate_fire_against_float64_reference(sim, case, dt):
+    rng = np.random.default_rng(7)
+    steps = 60
+    examples = [random_spikes(rng, 3, steps, dt, 40) for _ in range(2)]
+    params = dict(v_thresh=1.0, v_reset=-0.25, v=0.125, a=np.array([0.0, 0.5]),
+                  beta=np.array([0.3, 0.8]), tau_mem=10.0, tau_adapt=np.array([8.0, 30.0]))
+    net, inp, pop = driven(AdaptiveLeakyIntegrateFire(**params, **case), W3x2)
+    out = sim.trace(sim.compile(net, steps, dt=dt, batch_size=2), {inp: sim.trains(examples, 3)},
+                    [pop], steps, var_names=("v", "a", "refrac_time"))[pop]
+    raster = sim.raster(examples, 3, steps, dt)
+    unadapted = []
+    for e in range(2):
+        reference = dict(v0=0.125, a0=params["a"], v_reset=-0.25, tau_mem=10.0,
+                         tau_adapt=params["tau_adapt"], dt=dt, **case)
+        v, a, spikes, refrac = ref_adaptive(delta_isyn(raster[:, e], W3x2),
+                                            beta=params["beta"], **reference)
+        assert spikes.sum() >= 4, "the drive should make the neurons fire"
+        np.testing.assert_array_equal(out["spikes"][:, e], spikes)
+        np.testing.assert_allclose(out["v"][:, e], v, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(out["a"][:, e], a, rtol=1e-5, atol=1e-6)
+        if case.get("tau_refrac"):
+            np.testing.assert_allclose(out["refrac_time"][:, e], refrac, atol=1e-6)
+        # The adaptation matters: without it (beta 0) the neurons fire otherwise
+        unadapted.append(ref_adaptive(delta_isyn(raster[:, e], W3x2), beta=0.0,
+                                      **reference)[2])
+    assert not np.array_equal(np.stack(unadapted, axis=1), out["spikes"])
+
+
+def test_adaptive_leaky_integrate_fire_defaults_and_network_defaults():
+    neuron = AdaptiveLeakyIntegrateFire()
+    assert (neuron.v_thresh, neuron.v_reset, neuron.v, neuron.a, neuron.beta, neuron.tau_mem,
+            neuron.tau_refrac, neuron.tau_adapt, neuron.relative_reset,
+            neuron.integrate_during_refrac, neuron.readout) == \
+        (1.0, 0.0, 0.0, 0.0, 0.0174, 20.0, None, 2000.0, True, True, None)
+    assert neuron.var_names() == ("v", "a")
+    assert AdaptiveLeakyIntegrateFire(tau_refrac=2.0).var_names() == ("v", "a", "refrac_time")
+    names = AdaptiveLeakyIntegrateFire(tau_refrac=2.0).genn_var_names()
+    assert {"V", "A", "Vthresh", "Vreset", "Beta", "Alpha", "Rho", "TauRefrac",
+            "RefracTime"} <= set(names)
+    net = Network(default_params={AdaptiveLeakyIntegrateFire: {"beta": 2.0, "tau_adapt": 50.0}})
+    with net:
+        made = AdaptiveLeakyIntegrateFire(tau_adapt=10.0)
+    assert (made.beta, made.tau_adapt) == (2.0, 10.0)
+    for name in ("tau_mem", "tau_adapt"):
+        with pytest.raises(ValueError, match=f"{name} must be > 0 ms"):
+            AdaptiveLeakyIntegrateFire(**{name: 0.0})
+    with pytest.raises(TypeError):
+        AdaptiveLeakyIntegrateFire(scale_i=True)  # mlGeNN's has no scale_i
+
+
+# ----------------------------------------------------------------- input frames
+
+def test_integrate_fire_input_frames_hand_worked(sim):
+    # Three frames of two steps each, in 8 steps: frame 0 in steps 0-1, frame 1 in
+    # 2-3, frame 2 from step 4 on (the last frame stays). Neuron 0 sees 0.25, 0.5,
+    # 0.125: V = .25 .5 | 1 -> spike -> 0, .5 | .625 .75 .875 1 -> spike in step 7
+    frames = np.array([[[0.25, 1.0], [0.5, 0.0], [0.125, -1.0]]], F32)
+    net = Network()
+    with net:
+        inp = Population(IntegrateFireInput(input_frames=3, input_frame_timesteps=2), 2)
+    out = sim.trace(sim.compile(net, 8), {inp: frames}, [inp], 8)[inp]
+    np.testing.assert_array_equal(out["v"][:, 0, 0], [.25, .5, 0, .5, .625, .75, .875, 0])
+    assert np.flatnonzero(out["spikes"][:, 0, 0]).tolist() == [2, 7]
+    # neuron 1: 1.0 twice (two spikes), then nothing, then -1 a step
+    np.testing.assert_array_equal(out["v"][:, 0, 1], [0, 0, 0, 0, -1, -2, -3, -4])
+    assert np.flatnonzero(out["spikes"][:, 0, 1]).tolist() == [0, 1]
+
+
+def frame_of_step(step, frames, frame_timesteps, dt):
+    """mlGeNN's rule: min(floor(t / (frame_timesteps dt)), frames - 1), in float32."""
+    t = F32(step) * F32(dt)
+    return min(int(t / (F32(frame_timesteps) * F32(dt))), frames - 1)
+
+
+@pytest.mark.parametrize("dt", [1.0, 0.5, 0.1])
+@pytest.mark.parametrize("model", ["integrate_fire", "leaky_integrate_fire"])
+def test_input_frames_against_reference(sim, model, dt):
+    rng = np.random.default_rng(8)
+    frames, frame_timesteps, steps = 4, 3, 15     # the last frame shows for 6 steps
+    x = rng.uniform(-0.2, 0.9, (3, frames, 2, 2)).astype(F32)
+    net = Network()
+    with net:
+        neuron = IntegrateFireInput(input_frames=frames, input_frame_timesteps=frame_timesteps) \
+            if model == "integrate_fire" else \
+            LeakyIntegrateFireInput(tau_mem=5.0, tau_refrac=1.0, input_frames=frames,
+                                    input_frame_timesteps=frame_timesteps)
+        inp = Population(neuron, (2, 2))
+    out = sim.trace(sim.compile(net, steps, dt=dt, batch_size=3), {inp: x}, [inp], steps)[inp]
+    shown = [frame_of_step(t, frames, frame_timesteps, dt) for t in range(steps)]
+    assert sorted(set(shown)) == list(range(frames))
+    drive = x.reshape(3, frames, 4)[:, shown]                    # (examples, steps, n)
+    for e in range(3):
+        if model == "integrate_fire":
+            v, spikes, _ = ref_integrate_fire(drive[e])
+        else:
+            v, spikes, _ = ref_spiking(drive[e], tau_mem=5.0, tau_refrac=1.0, dt=dt)
+        np.testing.assert_array_equal(out["spikes"][:, e], spikes)
+        np.testing.assert_allclose(out["v"][:, e], v, rtol=1e-6, atol=1e-7)
+    assert out["spikes"].sum() > 5
+
+
+def test_binary_and_poisson_input_frames(sim):
+    # Frame 0 silent, frame 1 on: BinarySpikeInput spikes exactly in frame 1's steps;
+    # a Poisson rate of 1e6/ms spikes with probability 1 (exp(-1e6) is 0 in float32)
+    x = np.array([[[0.0, 1.0], [1e6, 0.0]]], F32)
+    net = Network()
+    with net:
+        binary = Population(BinarySpikeInput(input_frames=2, input_frame_timesteps=3), 2)
+        poisson = Population(PoissonInput(input_frames=2, input_frame_timesteps=3), 2)
+    out = sim.trace(sim.compile(net, 8), {binary: x, poisson: x}, [binary, poisson], 8)
+    expected = np.zeros((8, 1, 2), bool)
+    expected[:3, 0, 1] = True
+    expected[3:, 0, 0] = True
+    np.testing.assert_array_equal(out[binary]["spikes"], expected)
+    np.testing.assert_array_equal(out[poisson]["spikes"], expected)
+
+
+def test_frames_beyond_the_example_are_never_shown(sim):
+    # mlGeNN's rule: with 3 frames of 4 steps in a 6-step example, frame 2 never shows
+    x = np.array([[[0.5], [0.25], [1.0]]], F32)
+    net = Network()
+    with net:
+        inp = Population(IntegrateFireInput(input_frames=3, input_frame_timesteps=4), 1)
+    out = sim.trace(sim.compile(net, 6), {inp: x}, [inp], 6)[inp]
+    np.testing.assert_array_equal(out["v"][:, 0, 0], [.5, 0, .5, 0, .25, .5])
+
+
+@pytest.mark.parametrize("bad_shape,expected", [
+    ((2, 3, 4), r"x\[Pop0\] has shape \(2, 3, 4\), expected \(examples, input_frames=2, "
+                r"\*\(4,\)\)"),
+    ((2, 4), r"x\[Pop0\] has shape \(2, 4\), expected \(examples, input_frames=2"),
+    ((2, 2, 2, 3), r"x\[Pop0\] has shape \(2, 2, 2, 3\)"),
+])
+def test_input_frames_shape_is_checked_before_simulating(sim, bad_shape, expected):
+    net = Network()
+    with net:
+        inp = Population(BinarySpikeInput(input_frames=2, readout="spike_count"), 4)
+    compiled = sim.compile(net, 4)
+    with pytest.raises(ValueError, match=expected):
+        compiled.predict({inp: np.zeros(bad_shape, F32)}, [inp], callbacks=[])
+    # (examples, frames, *shape) and (examples, frames, neurons) are both taken
+    assert compiled.predict({inp: np.ones((2, 2, 4), F32)}, [inp],
+                            callbacks=[])[0][inp].shape == (2, 4)
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda: IntegrateFireInput(input_frames=0), "input_frames must be an int >= 1, got 0"),
+    (lambda: PoissonInput(input_frame_timesteps=1.5),
+     "input_frame_timesteps must be an int >= 1, got 1.5"),
+    (lambda: LeakyIntegrateFireInput(input_frames=True), "input_frames must be an int"),
+])
+def test_input_frame_arguments_are_checked(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_inputs_keep_mlgenn_argument_order():
+    neuron = LeakyIntegrateFireInput(1.5, 0.5, 0.25, 10.0, 2.0, False, False, True, 3, 4)
+    assert (neuron.v_thresh, neuron.v_reset, neuron.v, neuron.tau_mem, neuron.tau_refrac,
+            neuron.relative_reset, neuron.integrate_during_refrac, neuron.scale_i,
+            neuron.input_frames, neuron.input_frame_timesteps) == \
+        (1.5, 0.5, 0.25, 10.0, 2.0, False, False, True, 3, 4)
+    neuron = IntegrateFireInput(2.0, -1.0, 0.5, 5, 6)
+    assert (neuron.v_thresh, neuron.input_frames, neuron.input_frame_timesteps) == (2.0, 5, 6)
+    assert (PoissonInput(True, 2, 3).signed_spikes, BinarySpikeInput(True).signed_spikes) == \
+        (True, True)
+
+
+# ---------------------------------------------------------------- signed spikes
+
+def test_signed_spikes_kernels_emit_negative_spikes():
+    """The kernels' negative spikes: where the value is negative (BinarySpikeInput)
+    or where a negative rate fires (PoissonInput); positive spikes as without."""
+    from snnflow.backends.numpy.neurons import BinarySpikeInputKernel, PoissonInputKernel
+    values = np.array([[1.0, 0.0, -2.0, 0.5], [-1e-30, -1.0, 0.0, 3.0]], F32)
+    kernel = BinarySpikeInputKernel(BinarySpikeInput(signed_spikes=True), (4,), None, 1.0)
+    kernel.load_input(values, np.arange(2))
+    spikes, spiking = kernel.update({}, F32(0), F32(0))
+    np.testing.assert_array_equal(spikes, values > 0)
+    np.testing.assert_array_equal(kernel.negative[0], values < 0)
+    np.testing.assert_array_equal(kernel.negative[1], np.flatnonzero(values < 0))
+    rates = np.repeat(np.array([[1e6, -1e6, 0.0]], F32), 2, axis=0)
+    kernel = PoissonInputKernel(PoissonInput(signed_spikes=True), (3,), None, 1.0, (0, 0))
+    kernel.load_input(rates, np.arange(2))
+    spikes, _ = kernel.update({}, F32(0), F32(0))
+    np.testing.assert_array_equal(spikes, rates > 0)
+    np.testing.assert_array_equal(kernel.negative[0], rates < 0)
+
+
+@pytest.mark.parametrize("neuron", [BinarySpikeInput(signed_spikes=True),
+                                    PoissonInput(signed_spikes=True)], ids=repr)
+def test_signed_spikes_are_refused_until_the_engine_delivers_them(sim, neuron):
+    net = Network()
+    with net:
+        Population(neuron, 3)
+    with pytest.raises(TypeError, match="cannot deliver negative spikes"):
+        sim.compile(net, 4)

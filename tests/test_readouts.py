@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from snnflow import Connection, Network, Population
+from snnflow.compilers import InferenceCompiler
 from snnflow.connectivity import Dense
 from snnflow.neurons import IntegrateFire, LeakyIntegrate, SpikeInput
 
@@ -231,3 +232,82 @@ def test_metrics_from_readouts(sim):
     metrics, _ = compiled.evaluate(x, {out: targets}, metrics="mean_square_error",
                                    callbacks=[])
     assert metrics[out].result == pytest.approx(np.mean((readout - targets) ** 2), rel=1e-5)
+
+
+# --------------------------------------------------------------- AvgVarExpWeight
+
+def exp_weighted(v_pre, steps, dt, first_step=0):
+    """float64 reference of AvgVarExpWeight (mlGeNN's equation): the sum over the
+    steps k of exp(-t_k / (T dt)) / T * V_k, t_k = k dt; v_pre (steps, examples, n)."""
+    t = (first_step + np.arange(steps)) * dt
+    weights = np.exp(-t / (steps * dt)) / steps
+    return np.tensordot(weights, v_pre.astype(np.float64), axes=1)
+
+
+def test_avg_var_exp_weight_hand_worked(sim):
+    # The trace of the test above, V before the reset 0, 1.5, -0.5, -0.5, 1.0 in
+    # steps 0..4 (T = 5, dt = 1): (1.5 e^-0.2 - 0.5 e^-0.4 - 0.5 e^-0.6 + e^-0.8) / 5
+    net = Network()
+    with net:
+        inp = Population(SpikeInput(), 1)
+        hid = Population(IntegrateFire(v_thresh=1.0, v_reset=-0.5,
+                                       readout="avg_var_exp_weight"), 1)
+        Connection(inp, hid, Dense(np.array([[1.5]], F32)))
+    y, _ = sim.compile(net, 5).predict({inp: sim.trains([{0: [0.0, 3.0]}], 1)}, [hid],
+                                       callbacks=[])
+    expected = (1.5 * np.exp(-0.2) - 0.5 * np.exp(-0.4) - 0.5 * np.exp(-0.6) +
+                np.exp(-0.8)) / 5
+    assert y[hid].dtype == np.float32
+    np.testing.assert_allclose(y[hid][0, 0], expected, rtol=1e-6)
+    # As the engines (and mlGeNN's C++ on GeNN's CPU backend) compute it: float32
+    # t c, c = float32(1 / (T dt)); then exp(-t c) float32(1 / T) V in double, added
+    # to the float32 sum in double and rounded
+    c, scale, value = F32(1.0 / 5), np.float64(F32(1.0 / 5)), F32(0.0)
+    for step, v in enumerate((0.0, 1.5, -0.5, -0.5, 1.0)):
+        weight = np.exp(-np.float64(F32(step) * c))
+        value = F32(np.float64(value) + weight * scale * np.float64(v))
+    assert y[hid][0, 0] == value
+
+
+@pytest.mark.parametrize("dt", [1.0, 0.5, 0.1])
+def test_avg_var_exp_weight_against_float64_reference(sim, dt):
+    steps = 25
+    rng = np.random.default_rng(22)
+    examples = [{n: sorted(rng.uniform(0, steps * dt * 0.8, 8).tolist()) for n in range(3)}
+                for _ in range(5)]
+    net = Network()
+    with net:
+        inp = Population(SpikeInput(), 3)
+        hid = Population(IntegrateFire(v_thresh=1.0, v_reset=V_RESET,
+                                       readout="avg_var_exp_weight"), 3)
+        out = Population(LeakyIntegrate(tau_mem=TAU_MEM, bias=BIAS,
+                                        readout="avg_var_exp_weight"), 2)
+        Connection(inp, hid, Dense(W_IN))
+        Connection(hid, out, Dense(W_OUT))
+    y, _ = sim.compile(net, steps, dt=dt, batch_size=2).predict(
+        {inp: sim.trains(examples, 3)}, [hid, out], callbacks=[])
+    hidden, hidden_pre, _, out_v = reference(sim, examples, steps, dt)
+    assert hidden.any()
+    # Hidden: accumulated from V before the reset, as the other accumulating readouts
+    np.testing.assert_allclose(y[hid], exp_weighted(hidden_pre, steps, dt), rtol=1e-5,
+                               atol=1e-6)
+    np.testing.assert_allclose(y[out], exp_weighted(out_v, steps, dt), rtol=1e-5, atol=1e-6)
+    # Early steps weigh more: not the plain average
+    assert not np.allclose(y[out], out_v.astype(np.float64).mean(axis=0), rtol=1e-3)
+
+
+def test_avg_var_exp_weight_follows_running_time(sim):
+    # Without a time reset the second batch's steps have times T dt ... (2T - 1) dt,
+    # and their weights go on decaying, as mlGeNN's (which reads t)
+    steps = 10
+    net = Network()
+    with net:
+        inp = Population(SpikeInput(), 1)
+        out = Population(LeakyIntegrate(tau_mem=1e30, v=1.0, readout="avg_var_exp_weight"), 1)
+        Connection(inp, out, Dense(np.zeros((1, 1), F32)))
+    compiled = InferenceCompiler(steps, reset_time_between_batches=False).compile(net)
+    y, _ = compiled.predict({inp: sim.trains([{}, {}], 1)}, [out], callbacks=[])
+    ones = np.ones((steps, 1, 1))
+    np.testing.assert_allclose(y[out][0], exp_weighted(ones, steps, 1.0)[0], rtol=1e-6)
+    np.testing.assert_allclose(y[out][1], exp_weighted(ones, steps, 1.0, steps)[0],
+                               rtol=1e-6)

@@ -40,10 +40,18 @@ def check_input(key, data, network):
         _check_spike_trains(data, pop)
     else:
         shape = np.shape(data)
-        if shape[1:] not in (pop.shape, (pop.num_neurons,)):
+        frames = _frames(pop)
+        if frames == 1 and shape[1:] not in (pop.shape, (pop.num_neurons,)):
             raise ValueError(f"x[{pop.name}] has shape {shape}, expected "
                              f"(examples, *{pop.shape})")
+        if frames > 1 and shape[1:] not in ((frames,) + pop.shape, (frames, pop.num_neurons)):
+            raise ValueError(f"x[{pop.name}] has shape {shape}, expected (examples, "
+                             f"input_frames={frames}, *{pop.shape})")
     return data
+
+
+def _frames(pop) -> int:
+    return getattr(pop.neuron, "input_frames", 1)
 
 
 def prepare_inputs(x, network) -> tuple[dict, int]:
@@ -136,5 +144,7 @@ def batch_slice(data, start, stop, pop):
     """One batch of one population's data, as the engine takes it."""
     if pop.neuron.input_kind == "spikes":
         return list(data[start:stop])
-    return np.asarray(data[start:stop], dtype=np.float32).reshape(stop - start,
-                                                                  pop.num_neurons)
+    frames = _frames(pop)
+    shape = (stop - start, pop.num_neurons) if frames == 1 else \
+        (stop - start, frames, pop.num_neurons)
+    return np.asarray(data[start:stop], dtype=np.float32).reshape(shape)

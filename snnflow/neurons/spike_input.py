@@ -1,7 +1,7 @@
-from .neuron import Neuron
+from .input import Input
 
 
-class SpikeInput(Neuron):
+class SpikeInput(Input):
     """Emits given spike trains (from :func:`snnflow.utils.data.preprocess_spikes`).
 
     At most one spike per neuron per timestep: a neuron emits its next pending

@@ -1,5 +1,6 @@
 """Readouts turn an output population's state into one vector per example."""
 from .avg_var import AvgVar
+from .avg_var_exp_weight import AvgVarExpWeight
 from .first_spike_time import FirstSpikeTime
 from .max_var import MaxVar
 from .readout import Readout
@@ -15,5 +16,5 @@ def get_readout(readout):
     return get_object(readout, Readout, "readout", default_readouts)
 
 
-__all__ = ["Readout", "AvgVar", "FirstSpikeTime", "MaxVar", "SpikeCount", "SumVar",
-           "Var", "get_readout"]
+__all__ = ["Readout", "AvgVar", "AvgVarExpWeight", "FirstSpikeTime", "MaxVar", "SpikeCount",
+           "SumVar", "Var", "default_readouts", "get_readout"]

@@ -16,14 +16,17 @@ import numpy as np
 from pygenn import VarAccess
 
 from ... import neurons, readouts, synapses
-from ..numpy.neurons import IntegrateFireKernel, LeakyIntegrateKernel, neuron_kernel
+from ..numpy.neurons import (AdaptiveLeakyIntegrateFireKernel, FewSpikeReluInputKernel,
+                             FewSpikeReluKernel, IntegrateFireKernel, LeakyIntegrateKernel,
+                             neuron_kernel)
+from ..numpy.readouts import time_scale
 from ..numpy.synapses import synapse_kernel
 
 F32 = np.float32
 #: FirstSpikeTime's value until a spike: minus float32's largest, as the NumPy engine
 NO_SPIKE = float(np.finfo(F32).max)
 #: GeNN's names of the state variables snnflow names
-STATE_NAMES = {"v": "V", "refrac_time": "RefracTime"}
+STATE_NAMES = {"v": "V", "a": "A", "fx": "Fx", "refrac_time": "RefracTime"}
 
 
 @dataclass
@@ -54,6 +57,10 @@ READOUT_CODE = {
     # Spike times only grow, so the minimum is the first one
     readouts.FirstSpikeTime: ("", "Readout = fmin(Readout, t);\n", NO_SPIKE),
     readouts.AvgVar: ("Readout += ReadoutScale * V;\n", "", 0.0),
+    # In double after the product t c, as the NumPy engine (and mlGeNN's C++)
+    readouts.AvgVarExpWeight: ("Readout = (scalar)((double)Readout + exp((double)-(t * "
+                               "ReadoutTimeScale)) * (double)ReadoutScale * (double)V);\n",
+                               "", 0.0),
     readouts.SumVar: ("Readout += V;\n", "", 0.0),
     readouts.MaxVar: ("Readout = fmax(Readout, V);\n", "", 0.0),
 }
@@ -62,6 +69,7 @@ READOUT_CODE = {
 def neuron_definition(pop, rng, dt, timesteps) -> Definition:
     """The GeNN model of ``pop``'s neuron model; draws its initializers from ``rng``."""
     model = pop.neuron
+    _check_supported(model)
     if isinstance(model, neurons.SpikeInput):
         definition = _spike_input(pop)
     elif isinstance(model, neurons.BinarySpikeInput):
@@ -74,13 +82,29 @@ def neuron_definition(pop, rng, dt, timesteps) -> Definition:
             definition = _integrate_fire(kernel, pop, model.input_kind == "values")
         elif isinstance(kernel, LeakyIntegrateKernel):
             definition = _leaky_integrate(kernel, pop)
+        elif isinstance(kernel, FewSpikeReluInputKernel):
+            definition = _few_spike_relu_input(kernel, pop)
+        elif isinstance(kernel, FewSpikeReluKernel):
+            definition = _few_spike_relu(kernel, pop)
         else:
             raise TypeError(f"the genn engine has no model for {type(model).__name__}")
         definition.values = kernel.params
     if model.readout is not None:
-        _add_readout(definition, model.readout, timesteps)
+        _add_readout(definition, model.readout, timesteps, dt)
     definition.code["class_name"] = type(model).__name__
     return definition
+
+
+def _check_supported(model):
+    """Refuse what the genn engine cannot run (it loads one value per neuron and
+    example, and its connections only add weights)."""
+    name = type(model).__name__
+    if getattr(model, "input_frames", 1) > 1:
+        raise TypeError(f"backend='genn' does not support input frames: {name} has "
+                        f"input_frames={model.input_frames}; use backend='numpy'")
+    if getattr(model, "signed_spikes", False):
+        raise TypeError(f"backend='genn' does not support negative spikes: {name} has "
+                        f"signed_spikes=True; use backend='numpy'")
 
 
 def _per_neuron(value, pop):
@@ -88,7 +112,8 @@ def _per_neuron(value, pop):
 
 
 def _integrate_fire(kernel, pop, driven_by_input) -> Definition:
-    """IntegrateFire, LeakyIntegrateFire and their Input variants."""
+    """IntegrateFire, LeakyIntegrateFire, their Input variants and
+    AdaptiveLeakyIntegrateFire."""
     constants = {"Vthresh": kernel.v_thresh}
     current = "Input" if driven_by_input else "Isyn"
     integrate = ""
@@ -108,8 +133,15 @@ def _integrate_fire(kernel, pop, driven_by_input) -> Definition:
         reset = "V = Vreset;\n"
     state = {"V": kernel.initial_state()["v"]}
     threshold = "V >= Vthresh"
+    if isinstance(kernel, AdaptiveLeakyIntegrateFireKernel):
+        # A decays whether or not V integrates, and raises the threshold
+        constants.update(Beta=kernel.beta, Rho=kernel.rho)
+        state["A"] = kernel.initial_state()["a"]
+        threshold = "V >= Vthresh + Beta * A"
+        reset += "A += 1.0f;\n"
+    adapt = "A *= Rho;\n" if "A" in state else ""
     if kernel.tau_refrac is None:
-        sim = integrate
+        sim = integrate + adapt
     else:
         constants["TauRefrac"] = kernel.tau_refrac
         state["RefracTime"] = kernel.initial_state()["refrac_time"]
@@ -117,6 +149,7 @@ def _integrate_fire(kernel, pop, driven_by_input) -> Definition:
         sim = "const bool refractory = RefracTime > 0.0f;\n"
         sim += integrate if kernel.integrate_during_refrac else \
             f"if (!refractory) {{\n{integrate}}}\n"
+        sim += adapt
         sim += "if (refractory) {\nRefracTime -= dt;\n}\n"
         threshold += " && RefracTime <= 0.0f"
         reset += "RefracTime = TauRefrac;\n"
@@ -138,6 +171,40 @@ def _leaky_integrate(kernel, pop) -> Definition:
     definition = _definition(pop, sim, "", "", constants, {"V": kernel.initial_state()["v"]})
     definition.spiking = False
     return definition
+
+
+# The step within a presentation and the value h its spike stands for, as the
+# kernels: a 32-bit int shift, converted to float exactly (k <= 31)
+FEW_SPIKE_STEP = "const int pipeStep = (int)(t / dt);\n"
+
+
+def _few_spike_relu_input(kernel, pop) -> Definition:
+    k = kernel.k
+    sim = FEW_SPIKE_STEP + "if (pipeStep == 0) {\nV = Input;\n}\n"
+    if not kernel.signed:
+        sim += f"const scalar h = Scale * (scalar)(1 << ({k - 1} - pipeStep));\n"
+        threshold, reset = "V >= h", "V -= h;\n"
+    else:
+        sim += ("const bool positive = (pipeStep % 2) == 0;\n"
+                f"const scalar h = Scale * (scalar)(1 << ({k // 2 - 1} - pipeStep / 2));\n")
+        threshold = "(positive && V >= h) || (!positive && V < -h)"
+        reset = "if (positive) {\nV -= h;\n}\nelse {\nV += h;\n}\n"
+    return _definition(pop, sim, threshold, reset, {"Scale": kernel.scale, "Input": 0.0},
+                       {"V": 0.0}, duplicated=("Input",))
+
+
+def _few_spike_relu(kernel, pop) -> Definition:
+    k = kernel.k
+    sim = FEW_SPIKE_STEP + f"const scalar h = Scale * (scalar)(1 << ({k - 1} - pipeStep));\n"
+    if kernel.source_signed:
+        sim += ("const scalar d = (((pipeStep % 2) == 0) ? -1.0f : 1.0f) * SrcScale * "
+                f"(scalar)(1 << ((({k} - pipeStep) % {k}) / 2));\n")
+    else:
+        sim += f"const scalar d = SrcScale * (scalar)(1 << (({k} - pipeStep) % {k}));\n"
+    sim += "Fx += Isyn * d;\nif (pipeStep == 0) {\nV = Fx;\nFx = 0.0f;\n}\n"
+    return _definition(pop, sim, "V >= h", "V -= h;\n",
+                       {"Scale": kernel.scale, "SrcScale": kernel.source_scale},
+                       {"V": 0.0, "Fx": 0.0})
 
 
 def _spike_input(pop) -> Definition:
@@ -177,7 +244,7 @@ def _definition(pop, sim, threshold, reset, constants, state, duplicated=()) -> 
                       state={n: _per_neuron(v, pop) for n, v in state.items()})
 
 
-def _add_readout(definition, readout, timesteps):
+def _add_readout(definition, readout, timesteps, dt):
     if type(readout) is readouts.Var:
         return
     sim, reset, start = READOUT_CODE[type(readout)]
@@ -185,10 +252,15 @@ def _add_readout(definition, readout, timesteps):
     code["vars"] = code["vars"] + [("Readout", "scalar")]
     code["sim_code"] += sim
     code["reset_code"] += reset
-    if type(readout) is readouts.AvgVar:
+    params = {}
+    if type(readout) in (readouts.AvgVar, readouts.AvgVarExpWeight):
         # 1/T computed in double and rounded, as the NumPy engine and mlGeNN
-        code["params"] = [("ReadoutScale", "scalar")]
-        definition.params["ReadoutScale"] = float(F32(1.0 / timesteps))
+        params["ReadoutScale"] = float(F32(1.0 / timesteps))
+    if type(readout) is readouts.AvgVarExpWeight:
+        params["ReadoutTimeScale"] = float(time_scale(dt, timesteps))
+    if params:
+        code["params"] = code.get("params", []) + [(name, "scalar") for name in params]
+        definition.params.update(params)
     definition.readout_start = start
     definition.negate_readout = type(readout) is readouts.FirstSpikeTime
 

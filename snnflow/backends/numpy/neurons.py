@@ -26,6 +26,13 @@ class NeuronKernel:
         self._initial = {}
         #: the model's values as resolved for this population (initializers drawn)
         self.params = {}
+        #: input models: the batch's values (examples, neurons), for frame inputs
+        #: those of the frame shown now
+        self.input = None
+        self.frames = getattr(model, "input_frames", 1)
+        # As GeNN's code: t / (input_frame_timesteps * dt), in float32
+        self._frame_span = F32(getattr(model, "input_frame_timesteps", 1)) * self.dt
+        self._frame = None
 
     def value(self, model, name, rng, dtype=F32):
         """A scalar, or a flat (neurons,) array for per-neuron values."""
@@ -48,12 +55,31 @@ class NeuronKernel:
         return self._initial
 
     def load_input(self, values, example_indices):
-        """Take the batch's input (input models only)."""
+        """Take the batch's input (input models only): (examples, neurons), or
+        (examples, frames, neurons) for a model with input frames."""
+        if self.frames == 1:
+            self._take_input(values)
+        else:
+            self._frame_values = values
+            self._frame = None
+
+    def _take_input(self, values):
+        """Use ``values`` (examples, neurons) as the input from this step on."""
         self.input = values
+
+    def _show_frame(self, t):
+        """Frame inputs: switch to the frame of the step at time ``t``, which is
+        min(floor(t / (input_frame_timesteps dt)), input_frames - 1) (mlGeNN's rule)."""
+        if self.frames == 1:
+            return
+        frame = min(int(F32(t) / self._frame_span), self.frames - 1)
+        if frame != self._frame:
+            self._frame = frame
+            self._take_input(np.ascontiguousarray(self._frame_values[:, frame]))
 
     def parameter(self, name, num_examples):
         """(examples, neurons) float32 of model value ``name`` or the batch's input."""
-        if name == "input" and getattr(self, "input", None) is not None:
+        if name == "input" and self.input is not None:
             return np.asarray(self.input, dtype=F32).reshape(num_examples, self.n)
         if name not in self.params:
             raise KeyError(name)
@@ -82,7 +108,7 @@ class IntegrateFireKernel(NeuronKernel):
         self.input_scale = None
         if "tau_mem" in model.values:
             self.alpha = self.leak_factor(model, rng)
-            if model.scale_i:
+            if getattr(model, "scale_i", False):
                 self.input_scale = F32(1.0) - self.alpha
         self.tau_refrac = None
         if model.tau_refrac is not None:
@@ -91,7 +117,6 @@ class IntegrateFireKernel(NeuronKernel):
         self.reset_step = self.v_thresh - self.v_reset
         self.integrate_during_refrac = model.integrate_during_refrac
         self.relative_reset = model.relative_reset
-        self.input = None
 
     def _integrate(self, v, isyn):
         """V <- alpha V + Isyn (input scaled by 1 - alpha with scale_i), in place."""
@@ -103,6 +128,7 @@ class IntegrateFireKernel(NeuronKernel):
 
     def update(self, state, isyn, t):
         v = state["v"]
+        self._show_frame(t)
         if self.input is not None:
             isyn = self.input
         if self.tau_refrac is None:
@@ -182,8 +208,34 @@ class SpikeInputKernel(NeuronKernel):
         return spikes, np.flatnonzero(spikes)
 
 
-class PoissonInputKernel(NeuronKernel):
-    """Spikes with probability 1 - exp(-|rate| dt) per step; each example draws from
+class SignedInputKernel(NeuronKernel):
+    """Value-driven spike sources; with ``signed_spikes`` the neurons with negative
+    values emit negative spikes, kept in ``negative`` as (bool (examples, neurons),
+    flat indices) each step, whose delivery subtracts the weights."""
+
+    def __init__(self, model, shape, rng, dt):
+        super().__init__(model, shape, rng, dt)
+        self.signed = model.signed_spikes
+        self.negative = None
+
+    @staticmethod
+    def check_deliverable(model):
+        """The engine's connections only add weights: a negative spike would be
+        lost, so a model that emits them is refused until delivery can subtract."""
+        if model.signed_spikes:
+            raise TypeError(f"the numpy engine cannot deliver negative spikes yet: "
+                            f"{type(model).__name__}(signed_spikes=True) is not supported")
+
+    def _signed(self, fired):
+        """Positive spikes of the neurons that ``fired``; their negative spikes kept."""
+        if self.signed:
+            negative = fired & self.below
+            self.negative = (negative, np.flatnonzero(negative))
+        return fired & self.above
+
+
+class PoissonInputKernel(SignedInputKernel):
+    """Fires with probability 1 - exp(-|rate| dt) per step; each example draws from
     its own stream seeded by (rng_seed, population, global example index), so
     results do not depend on batching or on which worker runs the example."""
 
@@ -192,27 +244,164 @@ class PoissonInputKernel(NeuronKernel):
         self.seed_key = seed_key
 
     def load_input(self, rates, example_indices):
-        self.input = rates
-        self.silent = np.exp(-np.abs(rates) * self.dt).astype(F32)
-        # As mlGeNN: a draw for every neuron, but only positive rates spike
-        self.positive = rates > 0
+        super().load_input(rates, example_indices)
         self.streams = [np.random.default_rng(list(self.seed_key) + [int(i)])
                         for i in example_indices]
 
+    def _take_input(self, rates):
+        self.input = rates
+        self.silent = np.exp(-np.abs(rates) * self.dt).astype(F32)
+        # As mlGeNN: a draw for every neuron, but only positive rates spike
+        self.above = rates > 0
+        self.below = rates < 0
+
     def update(self, state, isyn, t):
+        self._show_frame(t)
         draws = np.stack([s.random(self.n, dtype=F32) for s in self.streams])
-        spikes = (draws >= self.silent) & self.positive
+        spikes = self._signed(draws >= self.silent)
         return spikes, np.flatnonzero(spikes)
 
 
-class BinarySpikeInputKernel(NeuronKernel):
-    def load_input(self, values, example_indices):
+class BinarySpikeInputKernel(SignedInputKernel):
+    def _take_input(self, values):
         self.input = values
-        self.active = values > 0
-        self.active_index = np.flatnonzero(self.active)
+        self.above = values > 0
+        self.below = values < 0
+        self.spikes = self._signed(values != 0)
+        self.spiking = np.flatnonzero(self.spikes)
 
     def update(self, state, isyn, t):
-        return self.active, self.active_index
+        self._show_frame(t)
+        return self.spikes, self.spiking
+
+
+class AdaptiveLeakyIntegrateFireKernel(IntegrateFireKernel):
+    """LeakyIntegrateFire's update and reset plus the adaptation A: decays by rho
+    every step, raises the threshold to v_thresh + beta A, and grows by 1 at each
+    spike."""
+
+    def __init__(self, model, shape, rng, dt):
+        super().__init__(model, shape, rng, dt)
+        self._initial["a"] = self.value(model, "a", rng)
+        self.beta = self.value(model, "beta", rng)
+        tau_adapt = self.value(model, "tau_adapt", rng, np.float64)
+        if np.any(tau_adapt <= 0):
+            raise ValueError(f"{type(model).__name__}.tau_adapt must be > 0 ms everywhere")
+        rho = np.exp(-self.dt_double / tau_adapt)
+        self.rho = F32(rho) if np.ndim(rho) == 0 else rho.astype(F32)
+
+    def update(self, state, isyn, t):
+        v, a = state["v"], state["a"]
+        if self.tau_refrac is None:
+            self._integrate(v, isyn)
+            a *= self.rho
+            spikes = v >= self.v_thresh + self.beta * a
+        else:
+            refrac = state["refrac_time"]
+            refractory = refrac > 0
+            if self.integrate_during_refrac:
+                self._integrate(v, isyn)
+            else:
+                held = v.copy()
+                self._integrate(v, isyn)
+                v[...] = np.where(refractory, held, v)
+            a *= self.rho
+            refrac -= refractory * self.dt
+            spikes = (v >= self.v_thresh + self.beta * a) & (refrac <= 0)
+        return spikes, np.flatnonzero(spikes)
+
+    def reset(self, state, spikes, spiking):
+        super().reset(state, spikes, spiking)
+        if len(spiking):
+            state["a"].reshape(-1)[spiking] += F32(1.0)
+
+
+def _pipeline_step(t, dt):
+    """The step within a few-spike presentation: (int)(t / dt), as GeNN's code."""
+    return int(F32(t) / dt)
+
+
+def _check_few_spike_build(model):
+    if not hasattr(model, "_upstream"):
+        raise TypeError(f"{type(model).__name__} runs in networks compiled by "
+                        f"FewSpikeCompiler, which pipelines its k timesteps")
+
+
+class FewSpikeReluInputKernel(NeuronKernel):
+    """Codes V, set to the example's value at the presentation's first step, as a
+    binary number: in step i a spike if V >= h_i, then V <- V - h_i, with
+    h_i = scale 2^(k-1-i) (signed input: even steps positive against h_(i/2), odd
+    steps negative, V < -h_((i-1)/2), then V <- V + h)."""
+
+    def __init__(self, model, shape, rng, dt):
+        super().__init__(model, shape, rng, dt)
+        _check_few_spike_build(model)
+        self.k = model.k
+        self.signed = model.signed_input
+        self.scale = F32(model.scale)
+        self._initial["v"] = F32(0.0)
+
+    def update(self, state, isyn, t):
+        step = _pipeline_step(t, self.dt)
+        v = state["v"]
+        if step == 0:
+            v[...] = self.input
+        if not self.signed:
+            self.step_value = self.scale * F32(1 << (self.k - 1 - step))
+            spikes = v >= self.step_value
+        elif step % 2 == 0:
+            self.step_value = self.scale * F32(1 << (self.k // 2 - 1 - step // 2))
+            spikes = v >= self.step_value
+        else:
+            threshold = self.scale * F32(1 << (self.k // 2 - 1 - step // 2))
+            spikes = v < -threshold
+            self.step_value = -threshold
+        return spikes, np.flatnonzero(spikes)
+
+    def reset(self, state, spikes, spiking):
+        if len(spiking):
+            # V - (-h) is V + h exactly
+            state["v"].reshape(-1)[spiking] -= self.step_value
+
+
+class FewSpikeReluKernel(NeuronKernel):
+    """Fx gathers the spikes delivered during a presentation, each times the value
+    its source's step stands for: d = src_scale 2^((k - i) mod k) in step i (the
+    spike was sent in step i - 1); signed sources alternate the sign and halve the
+    exponent. At the first step Fx becomes V (and restarts from 0), which is then
+    coded as FewSpikeReluInput codes its value."""
+
+    def __init__(self, model, shape, rng, dt):
+        super().__init__(model, shape, rng, dt)
+        _check_few_spike_build(model)
+        self.k = model.k
+        self.scale = F32(model.scale)
+        source_alpha, self.source_signed = model._upstream
+        exponent = -(self.k // 2) if self.source_signed else -self.k
+        self.source_scale = F32(source_alpha * 2.0 ** exponent)
+        self._initial["v"] = F32(0.0)
+        self._initial["fx"] = F32(0.0)
+
+    def update(self, state, isyn, t):
+        step = _pipeline_step(t, self.dt)
+        k = self.k
+        self.step_value = self.scale * F32(1 << (k - 1 - step))
+        if self.source_signed:
+            sign = F32(-1.0) if step % 2 == 0 else F32(1.0)
+            weight = sign * self.source_scale * F32(1 << (((k - step) % k) // 2))
+        else:
+            weight = self.source_scale * F32(1 << ((k - step) % k))
+        v, fx = state["v"], state["fx"]
+        fx += isyn * weight
+        if step == 0:
+            v[...] = fx
+            fx[...] = 0.0
+        spikes = v >= self.step_value
+        return spikes, np.flatnonzero(spikes)
+
+    def reset(self, state, spikes, spiking):
+        if len(spiking):
+            state["v"].reshape(-1)[spiking] -= self.step_value
 
 
 KERNELS = {
@@ -220,10 +409,13 @@ KERNELS = {
     neurons.IntegrateFireInput: IntegrateFireKernel,
     neurons.LeakyIntegrateFire: IntegrateFireKernel,
     neurons.LeakyIntegrateFireInput: IntegrateFireKernel,
+    neurons.AdaptiveLeakyIntegrateFire: AdaptiveLeakyIntegrateFireKernel,
     neurons.LeakyIntegrate: LeakyIntegrateKernel,
     neurons.SpikeInput: SpikeInputKernel,
     neurons.PoissonInput: PoissonInputKernel,
     neurons.BinarySpikeInput: BinarySpikeInputKernel,
+    neurons.FewSpikeRelu: FewSpikeReluKernel,
+    neurons.FewSpikeReluInput: FewSpikeReluInputKernel,
 }
 
 
@@ -235,6 +427,8 @@ def neuron_kernel(model, shape, rng, dt, seed_key):
     else:
         raise TypeError(f"the numpy engine has no kernel for neuron model "
                         f"{type(model).__name__}")
+    if issubclass(kernel, SignedInputKernel):
+        kernel.check_deliverable(model)
     if kernel is PoissonInputKernel:
         return kernel(model, shape, rng, dt, seed_key)
     return kernel(model, shape, rng, dt)

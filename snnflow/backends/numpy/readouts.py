@@ -55,6 +55,31 @@ class AvgVarKernel(ReadoutKernel):
         self.value += self.scale * v
 
 
+class AvgVarExpWeightKernel(ReadoutKernel):
+    """Adds exp(-t c) * float32(1/T) * v in the step at time t, c = float32(1 / (T dt)):
+    the product t c in float32, the rest in double precision, rounded once when
+    added, as the C++ mlGeNN generates for GeNN's CPU backend computes it (there
+    exp of a float is C's double exp)."""
+
+    def __init__(self, timesteps):
+        super().__init__(timesteps)
+        self.scale = np.float64(F32(1.0 / timesteps))
+        self.time_scale = None
+
+    def update(self, v, spikes, t):
+        if t and self.time_scale is None:
+            # Engines hand readouts the step's time, not dt; the first time that is
+            # not 0 is step 1's, which is float32 dt exactly
+            self.time_scale = time_scale(t, self.timesteps)
+        weight = 1.0 if not t else np.exp(-np.float64(F32(t) * self.time_scale))
+        self.value[...] = self.value + weight * self.scale * v.astype(np.float64)
+
+
+def time_scale(dt, timesteps):
+    """c = float32(1 / (T dt)) of AvgVarExpWeight, from float32 ``dt``."""
+    return F32(1.0 / (float(F32(dt)) * timesteps))
+
+
 class SumVarKernel(ReadoutKernel):
     def update(self, v, spikes, t):
         self.value += v
@@ -79,7 +104,8 @@ class FirstSpikeTimeKernel(ReadoutKernel):
 
 
 KERNELS = {readouts.SpikeCount: SpikeCountKernel, readouts.Var: VarKernel,
-           readouts.AvgVar: AvgVarKernel, readouts.SumVar: SumVarKernel,
+           readouts.AvgVar: AvgVarKernel, readouts.AvgVarExpWeight: AvgVarExpWeightKernel,
+           readouts.SumVar: SumVarKernel,
            readouts.MaxVar: MaxVarKernel, readouts.FirstSpikeTime: FirstSpikeTimeKernel}
 
 
