@@ -135,11 +135,16 @@ def sparse_synapses(pre, post, weight, delay, n_pre, n_post) -> Synapses:
     """CSR synapses from unique (pre, post) pairs; ``weight`` and ``delay`` are
     scalars or one value per pair (delays already whole timesteps)."""
     pre = np.asarray(pre, dtype=np.int64)
-    post = np.asarray(post, dtype=np.int64)
-    order = np.lexsort((post, pre))
+    # SciPy sorts the pairs into CSR order (faster than a sort here); the data
+    # carried along, each pair's position, then orders weights and delays alike
+    positions = scipy.sparse.coo_array(
+        (np.arange(len(pre), dtype=np.float64), (pre, np.asarray(post, dtype=np.int64))),
+        shape=(n_pre, n_post)).tocsr()
+    assert positions.nnz == len(pre) and positions.has_sorted_indices  # unique pairs
+    order = positions.data.astype(np.int64)
     weight = np.broadcast_to(np.asarray(weight, dtype=np.float32), pre.shape)[order]
-    indptr = np.concatenate([[0], np.cumsum(np.bincount(pre, minlength=n_pre))])
-    matrix = scipy.sparse.csr_array((weight, post[order], indptr), shape=(n_pre, n_post))
+    matrix = scipy.sparse.csr_array((weight, positions.indices, positions.indptr),
+                                    shape=(n_pre, n_post))
     matrix.has_sorted_indices = True
     if np.ndim(delay) != 0:
         delay = np.asarray(delay)[order]
