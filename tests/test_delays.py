@@ -262,6 +262,19 @@ def test_kept_state_keeps_spikes_in_flight_unless_in_syn_is_reset(sim, reset_in_
     assert v[1].tolist() == ([2.0] if reset_in_syn else [3.0])
 
 
+def test_reset_in_syn_custom_update_forgets_the_delay_line(sim):
+    net, inp, out, _ = integrator_net(1, 1, Dense(1.0, delay=3))
+    for reset in (False, True):
+        compiled = sim.compile(net, 10)
+        # The spike of step 1 enters the delay line in step 2, arrives in step 5
+        sim.trace(compiled, {inp: sim.trains([{0: [1.0]}], 1)}, [out], 3)
+        if reset:
+            compiled.custom_update("ResetInSyn")
+        for _ in range(7):
+            compiled.engine.step()
+        assert compiled.engine.get_var(out, "v").tolist() == [[0.0 if reset else 1.0]]
+
+
 def test_zero_delays_keep_the_plain_delivery(sim):
     rng = np.random.default_rng(35)
     net = Network()

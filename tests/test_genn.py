@@ -292,6 +292,18 @@ def test_delay_values_are_loaded_not_compiled(sim):
             sim.trace(compile_on("numpy", net), {inp: x}, [pop], STEPS)[pop]["v"])
 
 
+def test_delays_beyond_genns_limit_are_refused_naming_it():
+    net = Network()
+    with net:
+        inp = Population(SpikeInput(), 3)
+        pop = Population(IntegrateFire(), 2)
+        Connection(inp, pop, Dense(1.0, delay=Uniform(0.0, 3.0)), name="Long",
+                   max_delay_steps=70000)
+    with pytest.raises(ValueError, match="connection Long: backend='genn' takes delays of up "
+                                         "to 65534 timesteps, got a maximum of 70000"):
+        compile_on("genn", net)
+
+
 # --------------------------------------------------------------- readouts, runs
 
 def test_readouts_and_metrics_identical(sim):
