@@ -11,8 +11,8 @@ accuracy, throughput, the store and the dashboard link, draws a raster and a
 voltage plot from the store, and exits with status 1 if the test accuracy is
 below 95%.
 
-    python pipelines/digits.py [--epochs 50] [--seed 0] [--store runs/digits.zarr]
-        [--scheduler ADDRESS] [--workers N]
+    snnflow run digits [--epochs 50] [--seed 0] [--store runs/digits.zarr]
+        [--scheduler ADDRESS] [--workers N] [--keep-dashboard]
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import snnflow.distributed
 import snnflow.store
-from cluster_options import add_cluster_options, cluster, positive_int
+from _cluster_options import add_cluster_options, cluster, positive_int
 from digits_train import DT, TIMESTEPS, check, train
 from snnflow.callbacks import SpikeRecorder, VarRecorder
 from snnflow.compilers import InferenceCompiler
@@ -56,7 +56,6 @@ def main(argv=None):
                  VarRecorder(hidden, "v", key="hidden_v", example_filter=list(range(10))),
                  VarRecorder(outputs, "v", key="output_v", example_filter=list(range(10)))]
     with cluster(args) as client:
-        print(f"Dask dashboard: {client.dashboard_link}")
         start = time.perf_counter()
         metrics, _ = snnflow.distributed.evaluate(
             network, compiler, {inputs: x_test}, {outputs: y_test}, callbacks=recorders,

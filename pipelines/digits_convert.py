@@ -10,8 +10,9 @@ voltage recorded into a zarr store. It checks that both give the same result,
 prints accuracy, throughput, the store and the dashboard link, and exits with
 status 1 if the SNN scores below 90%.
 
-    python pipelines/digits_convert.py [--timesteps 100] [--batch-size 128] [--seed 0]
+    snnflow run digits_convert [--timesteps 100] [--batch-size 128] [--seed 0]
         [--store runs/digits_convert.zarr] [--scheduler ADDRESS] [--workers N]
+        [--keep-dashboard]
 """
 from __future__ import annotations
 
@@ -24,8 +25,8 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 import snnflow.distributed
-import relu_conversion
-from cluster_options import add_cluster_options, cluster, positive_int
+import _relu_conversion as relu_conversion
+from _cluster_options import add_cluster_options, cluster, positive_int
 from snnflow import InputLayer, Layer, SequentialNetwork
 from snnflow.callbacks import SpikeRecorder, VarRecorder
 from snnflow.compilers import InferenceCompiler
@@ -59,12 +60,12 @@ def build_snn(weights):
         # Each pixel is a constant input current: the input neuron fires at a rate
         # of (about) its pixel value spikes per step
         inputs = InputLayer(IntegrateFireInput(v_thresh=1.0), weights[0].shape[0],
-                            record_spikes=True)
+                            record_spikes=True, name="input")
         hidden = Layer(Dense(weights[0]), IntegrateFire(v_thresh=1.0), weights[0].shape[1],
-                       record_spikes=True)
+                       record_spikes=True, name="hidden")
         # The most active output neuron over the run is the prediction
         outputs = Layer(Dense(weights[1]), IntegrateFire(v_thresh=1.0, readout="spike_count"),
-                        weights[1].shape[1], record_spikes=True)
+                        weights[1].shape[1], record_spikes=True, name="output")
     return network, inputs, hidden, outputs
 
 
@@ -117,7 +118,6 @@ def main(argv=None):
         in_process_seconds = time.perf_counter() - start
 
     with cluster(args) as client:
-        print(f"Dask dashboard: {client.dashboard_link}")
         start = time.perf_counter()
         distributed_metrics, cb_data = snnflow.distributed.evaluate(
             network, compiler, {inputs: x_test}, {outputs: y_test},

@@ -10,7 +10,7 @@ validation accuracy must equal the one reported during training, and its test
 accuracy is the result. Writes a learning-curve PNG and exits with status 1 if
 the test accuracy is below 95%.
 
-    python pipelines/digits_train.py [--epochs 50] [--seed 0]
+    snnflow run digits_train [--epochs 50] [--seed 0]
         [--checkpoints runs/digits_train] [--plot runs/digits_train.png]
 """
 from __future__ import annotations

@@ -9,9 +9,9 @@ saved in the store) and draws it as a heat-map with snnflow.plot.sweep. Running
 it again with the same arguments reads the finished points instead of running
 them; a sweep that was stopped resumes where it stopped.
 
-    python pipelines/sweep.py [--examples 20000] [--timesteps 50] [--batch-size 512]
+    snnflow run sweep [--examples 20000] [--timesteps 50] [--batch-size 512]
         [--store runs/sweep.zarr] [--plot runs/sweep.png] [--scheduler ADDRESS]
-        [--workers N]
+        [--workers N] [--keep-dashboard]
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ import time
 
 import snnflow.plot
 from snnflow.pipeline import Dataset, Pipeline, Sweep
-from cluster_options import add_cluster_options, cluster, positive_int
+from _cluster_options import add_cluster_options, cluster, positive_int
 from yinyang import snn_builder, trained_weights
 
 #: Membrane time constants (ms): from leaking most of a step's input away
@@ -52,7 +52,6 @@ def main(argv=None):
     weights, ann_accuracy = trained_weights()
     print(f"ANN trained: held-out accuracy {ann_accuracy:.4f}")
     with cluster(args) as client:
-        print(f"Dask dashboard: {client.dashboard_link}")
         pipeline = Pipeline(snn_builder(weights), Dataset("yin_yang", args.examples),
                             compiler={"evaluate_timesteps": args.timesteps,
                                       "batch_size": args.batch_size},

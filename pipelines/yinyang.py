@@ -9,16 +9,17 @@ by default, so the driver never holds it. It prints the accuracy, throughput, th
 stage, the store and the dashboard link, and exits with status 1 if the SNN
 scores below 90%.
 
-    python pipelines/yinyang.py [--examples 1000000] [--timesteps 50] [--batch-size 512]
+    snnflow run yinyang [--examples 1000000] [--timesteps 50] [--batch-size 512]
         [--seed 0] [--store runs/yinyang.zarr] [--scheduler ADDRESS] [--workers N]
+        [--keep-dashboard]
 """
 from __future__ import annotations
 
 import argparse
 import sys
 
-import relu_conversion
-from cluster_options import add_cluster_options, cluster, positive_int
+import _relu_conversion as relu_conversion
+from _cluster_options import add_cluster_options, cluster, positive_int
 from snnflow import InputLayer, Layer, SequentialNetwork
 from snnflow.connectivity import Dense
 from snnflow.neurons import LeakyIntegrateFire, LeakyIntegrateFireInput
@@ -63,12 +64,13 @@ def snn_builder(weights):
     def build(tau_mem=NO_LEAK, v_thresh=1.0):
         network = SequentialNetwork()
         with network:
-            inputs = InputLayer(LeakyIntegrateFireInput(v_thresh=1.0, tau_mem=NO_LEAK), 4)
+            inputs = InputLayer(LeakyIntegrateFireInput(v_thresh=1.0, tau_mem=NO_LEAK), 4,
+                                name="input")
             Layer(Dense(weights[0]), LeakyIntegrateFire(v_thresh=v_thresh, tau_mem=tau_mem),
-                  HIDDEN_UNITS)
+                  HIDDEN_UNITS, name="hidden")
             # The most active output neuron over the run is the prediction
             outputs = Layer(Dense(weights[1]), LeakyIntegrateFire(
-                v_thresh=v_thresh, tau_mem=tau_mem, readout="spike_count"), 3)
+                v_thresh=v_thresh, tau_mem=tau_mem, readout="spike_count"), 3, name="output")
         return network, inputs, outputs
     return build
 
@@ -93,7 +95,6 @@ def main(argv=None):
     print(f"ANN 4-{HIDDEN_UNITS}-3 (ReLU, no biases) trained on {TRAIN_EXAMPLES} examples: "
           f"held-out accuracy {ann_accuracy:.4f}")
     with cluster(args) as client:
-        print(f"Dask dashboard: {client.dashboard_link}")
         pipeline = Pipeline(snn_builder(weights),
                             Dataset("yin_yang", args.examples, seed=args.seed),
                             compiler={"evaluate_timesteps": args.timesteps,

@@ -1,8 +1,16 @@
 """The ``snnflow`` command: run pipelines, see what a store holds, plot recordings.
 
-    snnflow run PIPELINE [--scheduler ADDRESS] [--store PATH] [--workers N] [PIPELINE OPTIONS]
+    snnflow pipelines
+    snnflow run PIPELINE [PIPELINE OPTIONS]
     snnflow inspect STORE
     snnflow plot STORE KEY [--example N] [--output FILE.png]
+    snnflow plot SWEEP_STORE [METRIC] [--output FILE.png]
+
+PIPELINE is the name of a pipeline that comes with snnflow (``snnflow pipelines``
+lists them) or the path of a .py file; everything after it goes to the
+pipeline, so ``snnflow run digits --help`` shows the pipeline's own options.
+STORE is a run's store, a sweep's store, or one point of a sweep
+(``SWEEP_STORE/points/NAME``).
 
 Mistakes (a missing store, an unknown key, an example out of range) print one
 line and exit with status 2, as argparse does for a bad option.
@@ -10,16 +18,25 @@ line and exit with status 2, as argparse does for a bad option.
 from __future__ import annotations
 
 import argparse
+import ast
+import importlib.util
+import itertools
 import json
 import os
 import re
 import runpy
 import sys
+from pathlib import Path
 
 from .store.keys import decode_key
 from .store.zarr_reader import is_key_group, open_root
 
-PIPELINES = "pipelines"
+#: The package that holds the ready pipelines: ``pipelines/`` of the source tree,
+#: installed as ``snnflow/pipelines``
+PIPELINES_PACKAGE = "snnflow.pipelines"
+
+#: A population name snnflow made up for a population created without ``name=``
+AUTOMATIC_NAME = re.compile(r"Pop\d+")
 
 
 def main(argv=None) -> int | str:
@@ -27,12 +44,14 @@ def main(argv=None) -> int | str:
     status: 0, or for ``snnflow run`` what the pipeline passed to ``sys.exit``.
     Mistakes raise ``SystemExit(2)`` after printing the usage and one message."""
     parser = _parser()
-    args, unknown = parser.parse_known_args(argv)
-    if args.command == "run":
-        args.pipeline_args = unknown
-    elif unknown:
-        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-    return args.handler(args, args.subparser)
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args, args.subparser)
+    except BrokenPipeError:
+        # The reader went away (`snnflow inspect STORE | head`): stop quietly, and
+        # keep Python from failing again when it flushes stdout at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def _parser():
@@ -40,60 +59,82 @@ def _parser():
         prog="snnflow", description="Run snnflow pipelines and look at the stores they write.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    pipelines = commands.add_parser(
+        "pipelines", help="list the pipelines that come with snnflow",
+        description="List the pipelines that come with snnflow, one line each.")
+    pipelines.set_defaults(handler=_pipelines, subparser=pipelines)
+
     run = commands.add_parser(
-        "run", allow_abbrev=False, help="run a pipeline",
-        description="Run a pipeline script as if with 'python SCRIPT'. Options that "
-                    "snnflow does not know are passed on to the pipeline.")
+        "run", help="run a pipeline",
+        description="Run a pipeline as if with 'python SCRIPT ARGS'. Everything after "
+                    "PIPELINE goes to the pipeline: 'snnflow run NAME --help' shows its "
+                    "options.")
     run.add_argument("pipeline", metavar="PIPELINE",
-                     help=f"a pipeline's name (NAME runs ./{PIPELINES}/NAME.py) or the path "
-                          f"of a .py file")
-    run.add_argument("--scheduler", metavar="ADDRESS",
-                     help="address of a running Dask scheduler (default: the pipeline "
-                          "starts a LocalCluster)")
-    run.add_argument("--store", metavar="PATH", help="zarr store the pipeline records into")
-    run.add_argument("--workers", metavar="N", type=_positive_int,
-                     help="workers of the pipeline's LocalCluster")
+                     help="the name of a pipeline that comes with snnflow ('snnflow "
+                          "pipelines' lists them) or the path of a .py file")
+    run.add_argument("pipeline_args", nargs=argparse.REMAINDER, metavar="ARGS",
+                     help="the pipeline's own options")
     run.set_defaults(handler=_run, subparser=run)
 
     inspect = commands.add_parser(
         "inspect", help="show what a store holds",
         description="Show a store's keys (kind, population, filters, examples, arrays), "
-                    "the run's metrics and provenance, and whether the run finished.")
+                    "the run's metrics and provenance, and whether the run finished; for a "
+                    "sweep's store, its grid, its summary and each point.")
     inspect.add_argument("store", metavar="STORE", help="path of a zarr store snnflow wrote")
     inspect.set_defaults(handler=_inspect, subparser=inspect)
 
     plot = commands.add_parser(
-        "plot", help="plot one recorded example as a PNG",
+        "plot", help="plot one recorded example, or a sweep, as a PNG",
         description="Draw a raster of a spike key or the traces of a variable key for one "
-                    "recorded example, and write it as a PNG.")
+                    "recorded example, or a sweep's metric over its grid, and write it as "
+                    "a PNG.")
     plot.add_argument("store", metavar="STORE", help="path of a finished zarr store")
-    plot.add_argument("key", metavar="KEY",
+    plot.add_argument("key", metavar="KEY", nargs="?",
                       help="the callback key; a key that is not a str is written as its "
-                           "repr, e.g. 7 or \"('v', 1)\"")
+                           "repr, e.g. 7 or \"('v', 1)\". For a sweep: the metric (default: "
+                           "its only one)")
     plot.add_argument("--example", type=int, default=0, metavar="N",
-                      help="position among the key's recorded examples (default: 0)")
+                      help="position among the key's recorded examples, negative from the "
+                           "end (default: 0)")
     plot.add_argument("--output", metavar="FILE.png",
-                      help="where to write the figure (default: KEY-example-N.png)")
+                      help="where to write the figure (default: KEY-example-N.png, for a "
+                           "sweep METRIC.png)")
     plot.set_defaults(handler=_plot, subparser=plot)
     return parser
 
 
-def _positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive int, got {text}")
-    return value
+def ready_pipelines() -> dict:
+    """{name: path} of the pipelines that come with snnflow; modules whose names
+    start with "_" are their helpers, not pipelines."""
+    spec = importlib.util.find_spec(PIPELINES_PACKAGE)
+    folder = Path(spec.submodule_search_locations[0])
+    return {path.stem: path for path in sorted(folder.glob("*.py"))
+            if not path.name.startswith("_")}
+
+
+def _summary_line(path) -> str:
+    """The first sentence of a script's docstring, read without running it."""
+    docstring = ast.get_docstring(ast.parse(Path(path).read_text())) or ""
+    paragraph = " ".join(docstring.strip().split("\n\n")[0].split())
+    return paragraph.split(". ")[0].rstrip(".") + "."
+
+
+def _pipelines(args, parser):
+    pipelines = ready_pipelines()
+    width = max(map(len, pipelines))
+    for name, path in pipelines.items():
+        print(f"{name:<{width}}  {_summary_line(path)}")
+    print(f"\n'snnflow run NAME --help' shows a pipeline's options; the scripts are in "
+          f"{next(iter(pipelines.values())).parent}")
+    return 0
 
 
 def _run(args, parser):
     script = _pipeline_script(args.pipeline, parser)
-    pipeline_args = list(args.pipeline_args)
-    for option in ("scheduler", "store", "workers"):
-        if getattr(args, option) is not None:
-            pipeline_args += [f"--{option}", str(getattr(args, option))]
     saved_argv, saved_path = sys.argv, list(sys.path)
     # As 'python SCRIPT' would: the script is argv[0] and its folder is importable
-    sys.argv = [script, *pipeline_args]
+    sys.argv = [script, *args.pipeline_args]
     sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
     try:
         # run_name="__main__" also makes the script sys.modules["__main__"] while it
@@ -113,14 +154,11 @@ def _pipeline_script(name, parser) -> str:
         if not os.path.isfile(name):
             parser.error(f"no pipeline script {name!r}")
         return name
-    script = os.path.join(PIPELINES, f"{name}.py")
-    if not os.path.isfile(script):
-        available = sorted(entry[:-3] for entry in os.listdir(PIPELINES)
-                           if entry.endswith(".py")) if os.path.isdir(PIPELINES) else []
-        where = (f"the pipelines here are: {', '.join(available)}" if available
-                 else f"there is no ./{PIPELINES} folder with .py files here")
-        parser.error(f"no pipeline {name!r} ({script} does not exist); {where}")
-    return script
+    pipelines = ready_pipelines()
+    if name not in pipelines:
+        parser.error(f"no pipeline {name!r}; the pipelines are: {', '.join(pipelines)} "
+                     f"(or give the path of a .py file)")
+    return str(pipelines[name])
 
 
 def _open_root(store, parser):
@@ -131,14 +169,15 @@ def _open_root(store, parser):
         root = open_root(store, "r")
     except FileNotFoundError:
         parser.error(f"{store!r} is not a zarr store")
-    if "snnflow" not in root.attrs:
-        parser.error(f"{store!r} is not an snnflow store (no 'snnflow' attribute)")
+    if "snnflow" not in root.attrs and "sweep" not in root.attrs:
+        parser.error(f"{store!r} is not an snnflow store (no 'snnflow' or 'sweep' attribute)")
     return root
 
 
 def _inspect(args, parser):
     root = _open_root(args.store, parser)
-    print("\n".join(describe_store(root, args.store)))
+    describe = describe_sweep if "sweep" in root.attrs else describe_store
+    print("\n".join(describe(root, args.store)))
     return 0
 
 
@@ -180,7 +219,7 @@ def _describe_key(key, group) -> list:
     if "population" in attrs:
         neurons = attrs["neurons"]
         selected = "all neurons" if neurons == "all" else f"{len(neurons)} neurons"
-        what = (f"{recorded} of population {attrs['population']}, shape "
+        what = (f"{recorded} of population {_population_name(attrs['population'])}, shape "
                 f"{tuple(attrs['population_shape'])}, {selected}")
     else:
         what = (f"{recorded} of connection {attrs['connection']}, {len(attrs['sources'])} "
@@ -199,6 +238,12 @@ def _describe_key(key, group) -> list:
     return lines
 
 
+def _population_name(name) -> str:
+    if AUTOMATIC_NAME.fullmatch(name):
+        return f"{name} (a name snnflow gave it: create it with name=... to see yours)"
+    return name
+
+
 def _combined_arrays(parts) -> list:
     """'name dtype shape' of each array with every part's rows put together."""
     described = []
@@ -212,6 +257,59 @@ def _combined_arrays(parts) -> list:
     return described
 
 
+def describe_sweep(root, name) -> list:
+    """Lines describing the sweep store whose root group is ``root``: its grid,
+    its summary (once it finished) and each point, in grid order."""
+    from .pipeline import POINTS, SUMMARY, point_name, read_summary
+
+    info = root.attrs["sweep"]
+    grid = info.get("grid", {})
+    stored = dict(root[POINTS].groups()) if POINTS in root else {}
+    names = [point_name(dict(zip(grid, values))) for values in itertools.product(*grid.values())]
+    # Points of an earlier grid stay in the store beside the current grid's
+    names += sorted(set(stored) - set(names))
+    runs = {point: stored[point].attrs.get("snnflow", {}) for point in names if point in stored}
+    finished = sum(1 for run in runs.values() if run.get("complete"))
+    lines = [f"sweep      {name}",
+             f"written by snnflow {info.get('snnflow', '?')}",
+             "grid       " + "; ".join(f"{key}: {', '.join(map(str, values))}"
+                                      for key, values in grid.items()),
+             f"points     {len(names)}, {finished} finished"
+             + ("" if finished == len(names) else
+                " (running the sweep again completes the others)")]
+    summary = read_summary(name) if SUMMARY in root else None
+    if summary is None:
+        lines += ["", "no summary yet: the sweep has not finished"]
+    for metric in summary.data_vars if summary is not None else []:
+        table = summary[metric]
+        text = (table.to_pandas().to_string(float_format="{:.4f}".format)
+                if table.ndim <= 2 else table.to_dataframe().to_string())
+        lines += ["", f"summary: {metric}" + (f" ({' x '.join(table.dims)})"
+                                              if table.ndim > 1 else "")]
+        lines += [f"  {line}" for line in text.splitlines()]
+    lines += ["", f"points ('snnflow inspect {os.path.join(name, POINTS, 'NAME')}' "
+                  f"describes one)"]
+    # A point's metrics by name from the summary; the points' own stores name
+    # them by output population only
+    results = {} if summary is None else {
+        point_name(dict(zip(grid, values))): ", ".join(
+            f"{metric} {summary[metric].sel(dict(zip(grid, values))).item():.4f}"
+            for metric in summary.data_vars)
+        for values in itertools.product(*grid.values())}
+    width = max(map(len, names), default=0)
+    for point in names:
+        run = runs.get(point, {})
+        if not run:
+            state = "not started"
+        elif not run.get("complete"):
+            state = "not finished"
+        else:
+            state = f"{run.get('num_examples', '?')} examples, " + results.get(point, ", ".join(
+                f"{output}: {value}" for output, value in (run.get("metrics") or {}).items()))
+        lines.append(f"  {point:<{width}}  {state}")
+    return lines
+
+
 def _plot(args, parser):
     # matplotlib is optional (snnflow[plot]); only this command needs it
     try:
@@ -220,19 +318,52 @@ def _plot(args, parser):
         parser.error(str(error))
 
     root = _open_root(args.store, parser)
+    if "sweep" in root.attrs:
+        return _plot_sweep(args, parser, plot)
     keys = [decode_key(name) for name, _ in root.groups() if is_key_group(name)]
+    if args.key is None:
+        parser.error(f"KEY is required for a run's store; its keys are: {_key_list(keys)}")
     key = _resolve_key(args.key, keys, parser)
     try:
         recording = plot.load(args.store, key)      # ValueError: the run did not finish
         recording.require(["spikes", "var"], "snnflow plot")
+        position = recording.position(args.example)
         draw = plot.raster if recording.kind == "spikes" else plot.traces
-        figure = draw(args.store, key, args.example)
+        figure = draw(args.store, key, position)
     except (ValueError, IndexError, TypeError) as error:
         parser.error(str(error))
-    output = args.output or f"{_file_safe(args.key)}-example-{args.example}.png"
+    # Named by the position drawn, so that --example -1 does not write "example--1"
+    output = args.output or f"{_file_safe(args.key)}-example-{position}.png"
     figure.savefig(output, dpi=120)
     print(f"wrote {output}")
     return 0
+
+
+def _plot_sweep(args, parser, plot):
+    from .pipeline import read_summary
+
+    try:
+        summary = read_summary(args.store)
+    except FileNotFoundError as error:
+        parser.error(str(error))
+    metrics = list(summary.data_vars)
+    metric = args.key
+    if metric is None:
+        if len(metrics) != 1:
+            parser.error(f"the sweep has several metrics; name one: {', '.join(metrics)}")
+        metric = metrics[0]
+    try:
+        figure = plot.sweep(summary, metric)
+    except (KeyError, ValueError) as error:
+        parser.error(str(error.args[0]))
+    output = args.output or f"{_file_safe(metric)}.png"
+    figure.savefig(output, dpi=120)
+    print(f"wrote {output}")
+    return 0
+
+
+def _key_list(keys) -> str:
+    return ", ".join(sorted(k if isinstance(k, str) else repr(k) for k in keys)) or "none"
 
 
 def _resolve_key(text, keys, parser):
@@ -242,8 +373,7 @@ def _resolve_key(text, keys, parser):
     for key in keys:
         if repr(key) == text:
             return key
-    known = ", ".join(sorted(k if isinstance(k, str) else repr(k) for k in keys))
-    parser.error(f"no key {text!r} in the store; its keys are: {known or 'none'}")
+    parser.error(f"no key {text!r} in the store; its keys are: {_key_list(keys)}")
 
 
 def _file_safe(text) -> str:

@@ -295,8 +295,7 @@ class Sweep:
                 for key, value in coords.items()}
 
     def _point_store(self, coords) -> str:
-        name = ",".join(f"{key}={value}" for key, value in coords.items())
-        return os.path.join(self.store, POINTS, _safe_name(name))
+        return os.path.join(self.store, POINTS, point_name(coords))
 
     def _open_store(self):
         """Create the sweep's root and points groups; refuse a store holding
@@ -334,6 +333,21 @@ class Sweep:
                   for key, values in self.coords.items()}
         return xr.Dataset({name: (dims, grid) for name, grid in variables.items()},
                           coords=coords)
+
+
+def point_name(coords) -> str:
+    """The name of the group of a sweep's point at ``coords``, {grid key: value}."""
+    return _safe_name(",".join(f"{key}={value}" for key, value in coords.items()))
+
+
+def read_summary(store) -> xr.Dataset:
+    """The summary a finished Sweep wrote into ``store``, loaded into memory.
+    FileNotFoundError when the store has none (the sweep has not finished)."""
+    if not os.path.isdir(os.path.join(store, SUMMARY)):
+        raise FileNotFoundError(f"the sweep store {os.fspath(store)!r} has no summary: the "
+                                f"sweep has not finished (running it again completes it)")
+    with xr.open_zarr(store, group=SUMMARY) as summary:
+        return summary.load()
 
 
 class _SharedBatchBar(BatchProgressBar):

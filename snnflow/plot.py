@@ -225,12 +225,16 @@ def _columns(ids, neurons, key) -> list:
 def sweep(summary, metric, *, figsize=(6, 4.5)) -> Figure:
     """``metric`` of a parameter sweep against its swept parameters.
 
-    ``summary`` is the sweep's xarray Dataset: one dimension per swept parameter,
-    one data variable per metric. One dimension gives a line of the metric against
+    ``summary`` is the sweep's xarray Dataset (what ``Sweep.run`` returns), or the
+    path of a finished sweep's store: one dimension per swept parameter, one data
+    variable per metric. One dimension gives a line of the metric against
     the parameter; two give a heat-map (first dimension on the y axis) with each
     cell's value written in it. Points without a value (NaN) stay blank."""
+    if isinstance(summary, (str, os.PathLike)):
+        from .pipeline import read_summary
+        summary = read_summary(summary)
     if not hasattr(summary, "data_vars"):
-        raise TypeError(f"summary must be the sweep's xarray Dataset, got "
+        raise TypeError(f"summary must be the sweep's xarray Dataset or its store's path, got "
                         f"{type(summary).__name__}")
     if metric not in summary.data_vars:
         known = ", ".join(map(repr, summary.data_vars)) or "none"

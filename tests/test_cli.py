@@ -107,6 +107,8 @@ def test_plot_writes_a_png_for_spike_and_variable_keys(store, tmp_path, monkeypa
     monkeypatch.chdir(tmp_path)
     assert main(["plot", store, "v", "--example", "1"]) == 0
     assert (tmp_path / "v-example-1.png").stat().st_size > 1000
+    assert main(["plot", store, "v", "--example", "-1"]) == 0  # the last: position 1
+    assert capsys.readouterr().out.endswith("wrote v-example-1.png\n")
     assert main(["plot", store, "7"]) == 0                   # the int key 7, by its repr
     assert (tmp_path / "7-example-0.png").stat().st_size > 1000
 
@@ -125,9 +127,9 @@ def test_plot_writes_a_png_for_spike_and_variable_keys(store, tmp_path, monkeypa
     (["plot", "{store}", "v", "--example", "one"], "invalid int value: 'one'"),
     (["inspect", "{store}", "--verbose"], "unrecognized arguments: --verbose"),
     (["inspect", "{tmp}"], "is not an snnflow store"),
-    (["run", "nothing"], "no pipeline 'nothing' (pipelines/nothing.py does not exist)"),
+    (["run", "nothing"], "no pipeline 'nothing'; the pipelines are: digits"),
     (["run", "{tmp}/nothing.py"], "no pipeline script"),
-    (["run", "x", "--workers", "0"], "must be a positive int, got 0"),
+    (["plot", "{store}"], "KEY is required for a run's store; its keys are: 7, counts"),
     ([], "the following arguments are required: COMMAND"),
 ])
 def test_mistakes_exit_with_status_2_and_one_message(argv, message, store, tmp_path, capsys):
@@ -148,33 +150,54 @@ ECHO_PIPELINE = """
 
 
 @pytest.fixture
-def pipelines(tmp_path, monkeypatch):
-    """A folder with ./pipelines/echo.py, which records how it was started."""
-    (tmp_path / "pipelines").mkdir()
-    (tmp_path / "pipelines" / "echo.py").write_text(textwrap.dedent(ECHO_PIPELINE))
+def echo(tmp_path, monkeypatch):
+    """A script, elsewhere/echo.py, which records how it was started; run from tmp_path."""
+    (tmp_path / "elsewhere").mkdir()
+    script = tmp_path / "elsewhere" / "echo.py"
+    script.write_text(textwrap.dedent(ECHO_PIPELINE))
     monkeypatch.chdir(tmp_path)
-    return tmp_path
+    return script
 
 
 def seen(folder):
     return json.loads((folder / "seen.json").read_text())
 
 
-def test_run_passes_options_on_to_the_pipeline(pipelines):
-    argv = ["run", "echo", "--seed", "3", "--store", "out.zarr", "--timesteps=50",
-            "--scheduler", "tcp://host:8786", "--workers", "2"]
-    assert main(argv) == 0
-    assert seen(pipelines) == {
-        "argv": ["pipelines/echo.py", "--seed", "3", "--timesteps=50",
-                 "--scheduler", "tcp://host:8786", "--store", "out.zarr", "--workers", "2"],
-        "path0": str(pipelines / "pipelines")}
-    assert sys.argv[0] != "pipelines/echo.py"                 # restored afterwards
+def test_run_passes_everything_after_the_pipeline_on_to_it(echo, tmp_path):
+    argv = ["run", "elsewhere/echo.py", "--seed", "3", "--store", "out.zarr", "--timesteps=50",
+            "--scheduler", "tcp://host:8786", "--help", "--exit", "3"]
+    assert main(argv) == 3
+    assert seen(tmp_path) == {"argv": ["elsewhere/echo.py", *argv[2:]],
+                              "path0": str(echo.parent)}
+    assert sys.argv[0] != "elsewhere/echo.py"                 # restored afterwards
 
 
-def test_run_takes_a_script_path_and_exits_with_its_status(pipelines, capsys):
-    assert main(["run", str(pipelines / "pipelines" / "echo.py"), "--exit", "3"]) == 3
-    assert seen(pipelines)["argv"][1:] == ["--exit", "3"]
-    assert "the pipelines here are: echo" in fails(["run", "ech"], capsys)
+def test_pipelines_lists_the_ready_pipelines_only(capsys):
+    assert main(["pipelines"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    listed = {line.split()[0]: line for line in lines[:lines.index("")]}
+    assert set(listed) == {"digits", "digits_convert", "digits_train", "sweep", "yinyang"}
+    assert "Sweep the membrane time constant and threshold" in listed["sweep"]
+    assert "'snnflow run NAME --help' shows a pipeline's options" in lines[-1]
+
+
+def test_run_finds_a_ready_pipeline_from_any_folder_and_shows_its_help(tmp_path,
+                                                                       monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "yinyang", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "usage: yinyang.py" in out and "--examples" in out and "--keep-dashboard" in out
+    assert "no pipeline 'ech'; the pipelines are: digits, digits_convert, digits_train, " \
+           "sweep, yinyang" in fails(["run", "ech"], capsys)
+
+
+def test_closed_pipe_ends_quietly(store):
+    """'snnflow inspect STORE | head': the reader is gone before the output is."""
+    reader = subprocess.Popen([sys.executable, "-m", "snnflow.cli", "inspect", store],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    reader.stdout.close()
+    _, err = reader.communicate(timeout=60)
+    assert b"Traceback" not in err and b"BrokenPipeError" not in err
 
 
 CLUSTER_PIPELINE = """
@@ -211,3 +234,63 @@ def test_module_reports_errors_without_a_traceback(tmp_path):
     assert done.returncode == 2
     assert done.stderr.splitlines()[-1] == (f"snnflow inspect: error: no store at "
                                             f"'{tmp_path / 'missing.zarr'}'")
+
+
+def tiny_network(v_thresh=1.0):
+    rng = np.random.default_rng(4)
+    net = Network()
+    with net:
+        inp = Population(IntegrateFireInput(v_thresh=1.0), 4, record_spikes=True)
+        out = Population(LeakyIntegrateFire(v_thresh=v_thresh, readout="spike_count"), 3,
+                         name="output")
+        Connection(inp, out, Dense(rng.normal(0.4, 0.3, (4, 3))))
+    return net, inp, out
+
+
+@pytest.fixture(scope="module")
+def sweep_store(tmp_path_factory):
+    from distributed import Client
+
+    import snnflow.distributed
+    from snnflow.pipeline import Pipeline, Sweep
+
+    path = tmp_path_factory.mktemp("sweep") / "sweep.zarr"
+    rng = np.random.default_rng(1)
+    data = (rng.uniform(0, 0.5, (16, 4)), rng.integers(0, 3, 16))
+    with snnflow.distributed.local_cluster(1) as cluster, Client(cluster) as client:
+        pipeline = Pipeline(tiny_network, data, compiler={"evaluate_timesteps": 5,
+                                                          "batch_size": 8},
+                            store=path, cluster=client, callbacks=[])
+        summary = Sweep(pipeline, {"v_thresh": [0.5, 1.0]}).run()
+    return str(path), summary
+
+
+def test_inspect_describes_a_sweep_its_summary_and_points(sweep_store, capsys):
+    path, summary = sweep_store
+    assert main(["inspect", path]) == 0
+    out = capsys.readouterr().out
+    accuracy = summary["sparse_categorical_accuracy"].values
+    assert "grid       v_thresh: 0.5, 1.0\npoints     2, 2 finished" in out
+    assert "summary: sparse_categorical_accuracy" in out
+    assert (f"  v_thresh=0.5  16 examples, sparse_categorical_accuracy {accuracy[0]:.4f}\n"
+            f"  v_thresh=1.0  16 examples, sparse_categorical_accuracy {accuracy[1]:.4f}") in out
+    assert main(["inspect", f"{path}/points/v_thresh=1.0"]) == 0
+    assert "finished   yes\nexamples   16" in capsys.readouterr().out
+
+
+def test_plot_draws_a_sweeps_metric(sweep_store, tmp_path, monkeypatch, capsys):
+    path, _ = sweep_store
+    monkeypatch.chdir(tmp_path)
+    assert main(["plot", path]) == 0
+    assert (tmp_path / "sparse_categorical_accuracy.png").stat().st_size > 1000
+    assert "the sweep summary has no metric 'loss'" in fails(["plot", path, "loss"], capsys)
+
+
+def test_inspect_marks_automatic_population_names(tmp_path, capsys):
+    net, inp, out = tiny_network()
+    InferenceCompiler(evaluate_timesteps=5, batch_size=4).compile(net).evaluate(
+        {inp: np.full((4, 4), 0.3)}, {out: np.zeros(4, int)}, store=tmp_path / "s.zarr",
+        callbacks=[SpikeRecorder(inp, key="in")])
+    assert main(["inspect", str(tmp_path / "s.zarr")]) == 0
+    assert f"spike times of population {inp.name} (a name snnflow gave it: create it with " \
+           f"name=... to see yours)" in capsys.readouterr().out

@@ -88,7 +88,8 @@ def connect(client=None, *, n_workers=None, keep_cluster=False):
     or, for None, one on an embedded LocalCluster of ``n_workers`` single-threaded
     worker processes (default: one per core) bound to 127.0.0.1.
 
-    The embedded cluster's dashboard link is logged when it starts. The cluster
+    The dashboard's link is logged when snnflow connects (not for a Client you
+    pass: you have its ``dashboard_link``). The embedded cluster
     is closed on exit, unless ``keep_cluster`` is True: then, after a run that
     did not fail, it stays up (dashboard included) until Enter or Ctrl-C is
     pressed (at once when standard input is closed, as under CI).
@@ -97,10 +98,15 @@ def connect(client=None, *, n_workers=None, keep_cluster=False):
     (``distributed.comm.timeouts.connect``, 30 s unless configured) raises
     ConnectionError."""
     check_client(client, keep_cluster)
+    if n_workers is not None and (isinstance(n_workers, bool) or not isinstance(n_workers, int)
+                                  or n_workers < 1 or client is not None):
+        raise ValueError(f"n_workers sizes the embedded cluster (client=None): an int >= 1 "
+                         f"or None, got {n_workers!r} with client={client!r}")
     if isinstance(client, Client):
         yield client
     elif isinstance(client, str):
         with _client_of(client) as connected:
+            logger.info(f"Dask dashboard: {connected.dashboard_link}")
             yield connected
     else:
         with local_cluster(n_workers) as cluster, Client(cluster) as embedded:
