@@ -11,7 +11,6 @@ pytest.importorskip("pygenn")
 ml_genn = pytest.importorskip("ml_genn")
 
 import snnflow  # noqa: E402
-from snnflow.utils.data import preprocess_spikes  # noqa: E402
 
 F32 = np.float32
 STEPS = 40

@@ -213,7 +213,7 @@ def test_a_sequential_network_and_several_inputs():
     w1, w2 = dyadic(rng, (4, 3)), dyadic(rng, (3, 2))
     with net:
         inp = InputLayer(FewSpikeReluInput(k=k, alpha=2.0), 4)
-        hidden = Layer(Dense(w1), FewSpikeRelu(k=k, alpha=4.0))
+        Layer(Dense(w1), FewSpikeRelu(k=k, alpha=4.0))
         out = Layer(Dense(w2), FewSpikeRelu(k=k, alpha=4.0, readout="var"))
     x = rng.uniform(0.0, 2.0, (3, 4))
     compiled = FewSpikeCompiler(k=k).compile(net, inputs=inp, outputs=out)
