@@ -108,6 +108,8 @@ class NumpyEngine(Engine):
             if "vars" in resets:
                 for var, initial in state.kernel.initial_state().items():
                     state.state[var][...] = initial
+                state.spikes[...] = False
+                state.spiking = np.zeros(0, dtype=np.int64)
             if "readouts" in resets and state.readout is not None:
                 state.readout.reset(self._num_examples, state.pop.num_neurons)
         if "in_syn" in resets:
