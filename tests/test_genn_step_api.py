@@ -7,7 +7,8 @@ import pytest
 pytest.importorskip("pygenn")
 
 from snnflow import Connection, Network, Population  # noqa: E402
-from snnflow.callbacks import CustomUpdateOnTimestepEnd, VarRecorder  # noqa: E402
+from snnflow.callbacks import (ConnVarRecorder, CustomUpdateOnTimestepEnd,  # noqa: E402
+                               VarRecorder)
 from snnflow.compilers import InferenceCompiler  # noqa: E402
 from snnflow.connectivity import Dense, FixedProbability  # noqa: E402
 from snnflow.initializers import Uniform  # noqa: E402
@@ -25,7 +26,7 @@ def network():
                                             tau_refrac=2.0), 5)
         out = Population(LeakyIntegrate(tau_mem=15.0, readout="avg_var"), 3)
         Connection(inp, hid, Dense(rng.normal(0.4, 0.3, (6, 5))), synapse="exponential")
-        Connection(hid, out, FixedProbability(0.5, 0.6))
+        Connection(hid, out, FixedProbability(0.5, 0.6, delay=2))
     return net, inp, hid, out
 
 
@@ -43,6 +44,8 @@ def test_recording_by_genn_name_and_custom_updates_identical():
                      VarRecorder(hid, genn_var="Vthresh", key="thresh"),
                      VarRecorder(hid, genn_var="Alpha", key="alpha", example_filter=0),
                      VarRecorder(hid, genn_var="RefracTime", key="refrac"),
+                     ConnVarRecorder(net.connections[1], genn_var="d", key="d",
+                                     example_filter=0),
                      CustomUpdateOnTimestepEnd("ResetVars", lambda t: t == 5)]
         results[backend] = compile_on(backend, net, kernel_profiling=True).evaluate(
             {inp: x}, {out: np.zeros(4, int)}, callbacks=callbacks)
@@ -52,6 +55,7 @@ def test_recording_by_genn_name_and_custom_updates_identical():
         np.testing.assert_array_equal(np.stack(got[key]), np.stack(expected[key]), err_msg=key)
     np.testing.assert_array_equal(expected["in"][1], np.tile(x[1], (STEPS, 1)).astype(np.float32))
     assert np.ptp(expected["thresh"][0][0]) > 0  # drawn per neuron
+    assert set(np.unique(expected["d"][0])) == {0.0, 2.0}  # delay 2 where connected
 
 
 def test_step_by_step_identical():

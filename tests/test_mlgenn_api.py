@@ -467,3 +467,16 @@ def test_network_dag_orders_populations_after_their_sources():
     assert order[0] == a and order[-1] == d and set(order) == {a, b, c, d}
     with pytest.raises(ValueError, match=r"outputs \['Pop4'\] cannot be reached"):
         get_network_dag([a], [lone])
+
+
+def test_conn_var_recorder_reads_delays_by_genn_name():
+    delays = np.array([[0, 3], [2, 1], [4, 0]])
+    net = SequentialNetwork()
+    with net:
+        inp = InputLayer(BinarySpikeInput(), 3)
+        out = Layer(Dense(0.5, delay=delays), IntegrateFire(readout="var"), 2)
+    compiled = InferenceCompiler(evaluate_timesteps=2).compile(net)
+    _, data = compiled.evaluate({inp: np.zeros((1, 3))}, {out: np.zeros((1, 2))},
+                                "mean_square_error",
+                                callbacks=[ConnVarRecorder(out, genn_var="d", key="d")])
+    np.testing.assert_array_equal(data["d"][0], np.broadcast_to(delays, (2, 3, 2)))

@@ -379,6 +379,14 @@ def test_bad_networks_and_losses_are_refused_at_compile():
         Connection(a, b, Dense(1.0), Delta())
     with pytest.raises(ValueError, match="Exponential synapses"):
         EventPropCompiler(10, "sparse_categorical_crossentropy").compile(delta)
+    delayed = Network()
+    with delayed:
+        a = Population(SpikeInput(), 3)
+        b = Population(LeakyIntegrate(readout="avg_var"), 3)
+        Connection(a, b, Dense(1.0, delay=[[0, 1, 0]] * 3), Exponential(5.0), name="late")
+    with pytest.raises(ValueError, match="connection late: EventPropCompiler does not train "
+                                         "connections with synaptic delays"):
+        EventPropCompiler(10, "sparse_categorical_crossentropy").compile(delayed)
 
 
 def test_unknown_schedule_parameter_is_refused_before_training():

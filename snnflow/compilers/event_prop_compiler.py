@@ -1,6 +1,8 @@
 """EventPropCompiler: builds a network for training with EventProp, as mlGeNN's."""
 from __future__ import annotations
 
+import numpy as np
+
 from .. import readouts
 from ..connectivity import Dense
 from ..losses import get_loss
@@ -53,6 +55,10 @@ class EventPropCompiler(InferenceCompiler):
         for pop in network.populations:
             _check_trainable_population(pop)
         for conn in network.connections:
+            if np.any(np.asarray(conn.connectivity.delay, dtype=object) != 0):
+                raise ValueError(f"connection {conn.name}: EventPropCompiler does not train "
+                                 f"connections with synaptic delays yet, got delay="
+                                 f"{conn.connectivity.delay!r}")
             if not isinstance(conn.connectivity, Dense):
                 raise ValueError(f"connection {conn.name}: EventPropCompiler trains Dense "
                                  f"connectivity only, got {type(conn.connectivity).__name__}")

@@ -29,6 +29,16 @@ class Synapses:
     def max_delay(self) -> int:
         return int(np.max(self.delays, initial=0))
 
+    def dense_delays(self) -> np.ndarray:
+        """float32 (n_pre, n_post) delays, 0 where two neurons are not connected."""
+        if isinstance(self.matrix, np.ndarray):
+            return np.broadcast_to(np.asarray(self.delays, dtype=np.float32),
+                                   self.matrix.shape).copy()
+        pattern = self.matrix.copy()
+        pattern.data = np.broadcast_to(np.asarray(self.delays, dtype=np.float32),
+                                       pattern.data.shape).copy()
+        return pattern.toarray()
+
 
 class Connectivity:
     """Base of the connectivity descriptions.

@@ -34,12 +34,14 @@ class PopulationModel:
 
 
 class ConnectionModel:
-    """A connection's synapse group, weight layout and postsynaptic definition.
-    ``models`` keeps the group's pygenn models alive: the group does not."""
+    """A connection's synapse group, its synapses as described (delays never change
+    during a run, so they are read from here), weight layout and postsynaptic
+    definition. ``models`` keeps the group's pygenn models alive: the group does not."""
 
-    def __init__(self, conn, group, layout, synapse, models):
+    def __init__(self, conn, group, synapses, layout, synapse, models):
         self.conn = conn
         self.group = group
+        self.synapses = synapses
         self.layout = layout
         self.synapse = synapse
         self.models = models
@@ -78,7 +80,8 @@ class GennEngine(Engine):
             structure.append((pop.num_neurons, definition.code, definition.params))
         self.conns = {}
         for index, conn in enumerate(network.connections):
-            layout = SynapseLayout(conn, connection_synapses(conn, rng))
+            synapses = connection_synapses(conn, rng)
+            layout = SynapseLayout(conn, synapses)
             synapse = postsynaptic_definition(conn.synapse, self.dt)
             weight_update, weight_vars = layout.weight_update(WEIGHT_UPDATE)
             models = (create_weight_update_model(**weight_update),
@@ -95,7 +98,7 @@ class GennEngine(Engine):
                 group.set_sparse_connections(layout.pre, layout.post)
                 # After the connections, which set it to the longest row (maybe 0)
                 group.max_connections = layout.max_row_length
-            self.conns[conn] = ConnectionModel(conn, group, layout, synapse, models)
+            self.conns[conn] = ConnectionModel(conn, group, synapses, layout, synapse, models)
             structure.append((network.populations.index(conn.source),
                               network.populations.index(conn.target), layout.structure(),
                               synapse.code, synapse.params))
@@ -264,8 +267,10 @@ class GennEngine(Engine):
         return var.view.reshape(self.batch_size, -1)[:self._num_examples].copy()
 
     def get_conn_var(self, conn, name):
+        model = self.conns[conn]
+        if name == "delay":
+            return model.synapses.dense_delays()
         if name != "weight":
             raise KeyError(f"connection {conn.name} has no variable {name!r}; it has "
-                           f"['weight']")
-        model = self.conns[conn]
+                           f"['delay', 'weight']")
         return model.layout.dense(model.group)

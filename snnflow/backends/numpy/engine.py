@@ -30,8 +30,9 @@ class ConnectionState:
     """A connection's propagator (with the spikes its delays hold back), synapse
     kernel and (examples, n_post) inSyn."""
 
-    def __init__(self, conn, propagator, synapse):
+    def __init__(self, conn, synapses, propagator, synapse):
         self.conn = conn
+        self.synapses = synapses
         self.propagator = propagator
         self.synapse = synapse
         self.in_syn = None
@@ -57,7 +58,8 @@ class NumpyEngine(Engine):
             self.pops[pop] = PopulationState(pop, kernel, readout)
         self.conns = []
         for conn in network.connections:
-            state = ConnectionState(conn, propagator(connection_synapses(conn, rng)),
+            synapses = connection_synapses(conn, rng)
+            state = ConnectionState(conn, synapses, propagator(synapses),
                                     synapse_kernel(conn.synapse, self.dt))
             self.conns.append(state)
             self.pops[conn.target].incoming.append(state)
@@ -193,10 +195,13 @@ class NumpyEngine(Engine):
         return state.readout.result(state.state.get("v")).reshape((-1,) + pop.shape)
 
     def get_conn_var(self, conn, name):
+        state = next(c for c in self.conns if c.conn == conn)
+        if name == "delay":
+            return state.synapses.dense_delays()
         if name != "weight":
             raise KeyError(f"connection {conn.name} has no variable {name!r}; it has "
-                           f"['weight']")
-        matrix = next(c.propagator.matrix for c in self.conns if c.conn == conn)
+                           f"['delay', 'weight']")
+        matrix = state.propagator.matrix
         return matrix if isinstance(matrix, np.ndarray) else matrix.toarray()
 
 
