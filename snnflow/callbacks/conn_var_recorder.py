@@ -15,8 +15,9 @@ CONNECTION_VARS = {"weight": "weight", "g": "weight", "delay": "delay", "d": "de
 class ConnVarRecorder(Recorder):
     """Records variable ``var`` of connection ``conn`` (a Connection, or a Layer for
     its incoming connection): ``"weight"`` or ``"delay"`` (in timesteps), or
-    GeNN's names ``"g"`` and ``"d"``, which mlGeNN passes as ``genn_var``. ``cb_data[key]`` is a list with one (recorded timesteps,
-    selected sources, selected targets) float32 array per recorded example; pairs
+    GeNN's names ``"g"`` and ``"d"``, which mlGeNN passes as ``genn_var``.
+    ``cb_data[key]`` is a list with one (recorded timesteps, selected sources,
+    selected targets) float32 array per recorded example; pairs
     that are not connected read 0. ``src_neuron_filter``/``trg_neuron_filter``
     select neurons in the source/target population's shape, like a neuron_filter."""
 
