@@ -168,14 +168,6 @@ def test_mse_target_shape(compiled):
                           metrics="mean_square_error", callbacks=[])
 
 
-@pytest.mark.parametrize("make", [lambda: __import__("snnflow.neurons").neurons.PoissonInput(
-    signed_spikes=True), lambda: __import__("snnflow.neurons").neurons.BinarySpikeInput(
-    input_frames=4)])
-def test_unsupported_neuron_arguments_are_refused(make):
-    with pytest.raises(TypeError, match="unexpected keyword argument"):
-        make()
-
-
 def test_tau_mem_must_be_positive():
     with pytest.raises(ValueError, match="tau_mem must be > 0 ms, got 0"):
         LeakyIntegrate(tau_mem=0)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from snnflow import Connection, Network, Population
+from snnflow.compilers import InferenceCompiler
 from snnflow.connectivity import Dense
 from snnflow.initializers import Normal, Uniform
 from snnflow.neurons import (AdaptiveLeakyIntegrateFire, BinarySpikeInput, IntegrateFire,
@@ -778,14 +779,18 @@ def test_binary_and_poisson_input_frames(sim):
     np.testing.assert_array_equal(out[poisson]["spikes"], expected)
 
 
-def test_frames_beyond_the_example_are_never_shown(sim):
-    # mlGeNN's rule: with 3 frames of 4 steps in a 6-step example, frame 2 never shows
-    x = np.array([[[0.5], [0.25], [1.0]]], F32)
+def test_frames_that_would_never_be_shown_are_refused_at_compile(sim):
+    # 3 frames of 4 steps: frame 2 starts at step 8, so 8 steps never show it
+    # (mlGeNN silently drops it), while 9 steps show it once
     net = Network()
     with net:
         inp = Population(IntegrateFireInput(input_frames=3, input_frame_timesteps=4), 1)
-    out = sim.trace(sim.compile(net, 6), {inp: x}, [inp], 6)[inp]
-    np.testing.assert_array_equal(out["v"][:, 0, 0], [.5, 0, .5, 0, .25, .5])
+    with pytest.raises(ValueError, match="population Pop0: 3 input frames of 4 timesteps need "
+                                         "more than 8 timesteps, but evaluate_timesteps=8"):
+        sim.compile(net, 8)
+    x = np.array([[[0.5], [0.25], [1.0]]], F32)
+    out = sim.trace(sim.compile(net, 9), {inp: x}, [inp], 9)[inp]
+    np.testing.assert_array_equal(out["v"][:, 0, 0], [.5, 0, .5, 0, .25, .5, .75, 0, 0])
 
 
 @pytest.mark.parametrize("bad_shape,expected", [
@@ -850,11 +855,35 @@ def test_signed_spikes_kernels_emit_negative_spikes():
     np.testing.assert_array_equal(kernel.negative[0], rates < 0)
 
 
-@pytest.mark.parametrize("neuron", [BinarySpikeInput(signed_spikes=True),
-                                    PoissonInput(signed_spikes=True)], ids=repr)
-def test_signed_spikes_are_refused_until_the_engine_delivers_them(sim, neuron):
+@pytest.mark.parametrize("delay", [0, 2])
+def test_signed_spikes_subtract_their_weights(delay):
+    """A neuron with a negative value sends its weights negated: after T steps an
+    integrator holds (T - 1 - delay) * ((x > 0) - (x < 0)) @ W, in halves exactly."""
+    x = np.array([[1.0, -1.0, 0.0], [-2.0, 0.5, -0.5]])
+    weight = np.array([[0.5, -1.0], [1.5, 0.25], [-0.75, 2.0]])
     net = Network()
     with net:
-        Population(neuron, 3)
-    with pytest.raises(TypeError, match="cannot deliver negative spikes"):
-        sim.compile(net, 4)
+        inp = Population(BinarySpikeInput(signed_spikes=True), 3)
+        out = Population(IntegrateFire(v_thresh=1e9, readout="var"), 2)
+        Connection(inp, out, Dense(weight, delay=delay))
+    steps = 6
+    for batch_size in (1, 2):
+        compiled = InferenceCompiler(evaluate_timesteps=steps, batch_size=batch_size).compile(net)
+        got = compiled.predict({inp: x}, out, callbacks=[])[0][out]
+        expected = (steps - 1 - delay) * (np.sign(x) @ weight)
+        np.testing.assert_array_equal(got, expected.astype(F32))
+
+
+def test_signed_spikes_in_flight_are_forgotten_by_a_reset():
+    net = Network()
+    with net:
+        inp = Population(BinarySpikeInput(signed_spikes=True), 1)
+        out = Population(IntegrateFire(v_thresh=1e9, readout="var"), 1)
+        Connection(inp, out, Dense(1.0))
+    compiled = InferenceCompiler(evaluate_timesteps=3).compile(net)
+    compiled.set_input({inp: np.array([[-1.0]])})
+    compiled.step_time()            # step 0 emits a negative spike
+    compiled.custom_update("Reset")  # ... which the reset forgets
+    compiled.step_time()            # step 1 delivers nothing, emits again
+    compiled.step_time()            # step 2 delivers -1
+    np.testing.assert_array_equal(compiled.get_readout(out), [[-1.0]])

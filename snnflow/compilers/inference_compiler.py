@@ -27,6 +27,19 @@ class InferenceCompiler(Compiler):
         self.reset_vars_between_batches = bool(reset_vars_between_batches)
         self.reset_in_syn_between_batches = bool(reset_in_syn_between_batches)
 
+    def check_network(self, network):
+        super().check_network(network)
+        for pop in network.populations:
+            frames = getattr(pop.neuron, "input_frames", 1)
+            if frames > 1 and (frames - 1) * pop.neuron.input_frame_timesteps >= \
+                    self.evaluate_timesteps:
+                raise ValueError(
+                    f"population {pop.name}: {frames} input frames of "
+                    f"{pop.neuron.input_frame_timesteps} timesteps need more than "
+                    f"{(frames - 1) * pop.neuron.input_frame_timesteps} timesteps, but "
+                    f"evaluate_timesteps={self.evaluate_timesteps}: the last frames would "
+                    f"never be shown")
+
     def options(self) -> dict:
         return {"dt": self.dt, "batch_size": self.batch_size,
                 "evaluate_timesteps": self.evaluate_timesteps, "rng_seed": self.rng_seed,

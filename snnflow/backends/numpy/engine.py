@@ -5,7 +5,7 @@ import numpy as np
 
 from ..engine import Engine
 from .neurons import neuron_kernel
-from ...connectivity.connectivity import connection_synapses
+from ...connectivity.connectivity import Synapses, connection_synapses
 from .propagation import propagator
 from .readouts import readout_kernel
 from .synapses import synapse_kernel
@@ -23,6 +23,8 @@ class PopulationState:
         self.state = {}
         self.spikes = None
         self.spiking = None
+        #: last step's negative spikes (signed sources): (bool, flat indices) or None
+        self.negative = None
         self.incoming = []
 
 
@@ -30,10 +32,12 @@ class ConnectionState:
     """A connection's propagator (with the spikes its delays hold back), synapse
     kernel and (examples, n_post) inSyn."""
 
-    def __init__(self, conn, synapses, propagator, synapse):
+    def __init__(self, conn, synapses, propagator, synapse, negative_propagator=None):
         self.conn = conn
         self.synapses = synapses
         self.propagator = propagator
+        #: delivers a signed source's negative spikes through the negated weights
+        self.negative_propagator = negative_propagator
         self.synapse = synapse
         self.in_syn = None
 
@@ -59,8 +63,11 @@ class NumpyEngine(Engine):
         self.conns = []
         for conn in network.connections:
             synapses = connection_synapses(conn, rng)
+            negative = None
+            if getattr(conn.source.neuron, "signed_spikes", False):
+                negative = propagator(Synapses(-synapses.matrix, synapses.delays))
             state = ConnectionState(conn, synapses, propagator(synapses),
-                                    synapse_kernel(conn.synapse, self.dt))
+                                    synapse_kernel(conn.synapse, self.dt), negative)
             self.conns.append(state)
             self.pops[conn.target].incoming.append(state)
         self._timestep = 0
@@ -84,6 +91,7 @@ class NumpyEngine(Engine):
                                for name, value in state.kernel.initial_state().items()}
                 state.spikes = np.zeros((num_examples, n), dtype=bool)
                 state.spiking = np.zeros(0, dtype=np.int64)
+                state.negative = None
             if state.readout is not None:
                 state.readout.reset(num_examples, n)
         self.load_inputs(inputs, example_indices)
@@ -91,7 +99,7 @@ class NumpyEngine(Engine):
             if fresh or self.reset_in_syn_between_batches:
                 conn.in_syn = np.zeros((num_examples, conn.conn.target.num_neurons), dtype=F32)
                 # Delayed spikes are input on its way: they go with it
-                conn.propagator.forget()
+                self._forget_in_flight(conn)
         if self.reset_time_between_batches:
             self._timestep = 0
         self._num_examples = num_examples
@@ -112,15 +120,22 @@ class NumpyEngine(Engine):
                     state.state[var][...] = initial
                 state.spikes[...] = False
                 state.spiking = np.zeros(0, dtype=np.int64)
+                state.negative = None
             if "readouts" in resets and state.readout is not None:
                 state.readout.reset(self._num_examples, state.pop.num_neurons)
         if "in_syn" in resets:
             for conn in self.conns:
                 conn.in_syn[...] = 0.0
-                conn.propagator.forget()
+                self._forget_in_flight(conn)
 
     def reset_time(self):
         self._timestep = 0
+
+    @staticmethod
+    def _forget_in_flight(conn):
+        conn.propagator.forget()
+        if conn.negative_propagator is not None:
+            conn.negative_propagator.forget()
 
     def connectivity(self, conn):
         matrix = next(c.propagator.matrix for c in self.conns if c.conn == conn)
@@ -134,6 +149,11 @@ class NumpyEngine(Engine):
         for conn in self.conns:
             source = self.pops[conn.conn.source]
             conn.propagator.deliver(source.spikes, source.spiking, conn.in_syn)
+            if conn.negative_propagator is not None:
+                negative = source.negative
+                if negative is None:
+                    negative = (np.zeros_like(source.spikes), np.zeros(0, dtype=np.int64))
+                conn.negative_propagator.deliver(*negative, conn.in_syn)
         for state in self.pops.values():
             isyn = None
             for conn in state.incoming:
@@ -144,6 +164,7 @@ class NumpyEngine(Engine):
             spikes = state.kernel.update(state.state, isyn, t)
             if spikes is not None:
                 state.spikes, state.spiking = spikes
+                state.negative = state.kernel.negative
             if state.readout is not None:
                 state.readout.update(state.state.get("v"), state.spikes, t)
             if spikes is not None:

@@ -16,6 +16,9 @@ class NeuronKernel:
     one timestep in place on the (examples, neurons) state and returns who spiked."""
 
     spiking = True
+    #: the negative spikes of the last step (signed spike sources only): (bool
+    #: (examples, neurons), flat indices), or None when there are none
+    negative = None
 
     def __init__(self, model, shape, rng, dt):
         self.model = model
@@ -216,15 +219,6 @@ class SignedInputKernel(NeuronKernel):
     def __init__(self, model, shape, rng, dt):
         super().__init__(model, shape, rng, dt)
         self.signed = model.signed_spikes
-        self.negative = None
-
-    @staticmethod
-    def check_deliverable(model):
-        """The engine's connections only add weights: a negative spike would be
-        lost, so a model that emits them is refused until delivery can subtract."""
-        if model.signed_spikes:
-            raise TypeError(f"the numpy engine cannot deliver negative spikes yet: "
-                            f"{type(model).__name__}(signed_spikes=True) is not supported")
 
     def _signed(self, fired):
         """Positive spikes of the neurons that ``fired``; their negative spikes kept."""
@@ -427,8 +421,6 @@ def neuron_kernel(model, shape, rng, dt, seed_key):
     else:
         raise TypeError(f"the numpy engine has no kernel for neuron model "
                         f"{type(model).__name__}")
-    if issubclass(kernel, SignedInputKernel):
-        kernel.check_deliverable(model)
     if kernel is PoissonInputKernel:
         return kernel(model, shape, rng, dt, seed_key)
     return kernel(model, shape, rng, dt)
