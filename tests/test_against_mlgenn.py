@@ -24,7 +24,7 @@ def own_directory(tmp_path, monkeypatch):
 def library(package):
     """The names a network script imports, from mlGeNN or from snnflow."""
     import importlib
-    names = types.SimpleNamespace()
+    names = types.SimpleNamespace(__name__=package.__name__)
     for module, attrs in [("", ["Connection", "Network", "Population"]),
                           (".callbacks", ["Callback", "SpikeRecorder"]),
                           (".compilers", ["FewSpikeCompiler", "InferenceCompiler"]),
@@ -171,3 +171,55 @@ def test_few_spike_pipeline_as_mlgenn():
     assert got[0] == pytest.approx(expected[0], rel=1e-6)
     assert got[2] == expected[2]
     assert sum(len(s) for s in got[2][0]) > 20 and got[0] > 0.5
+
+
+# ------------------------------------------------------- delays and genn_var
+
+def delay_network(lib, weight, delays):
+    conn = __import__(lib.__name__ + ".connectivity", fromlist=["x"])
+    neurons = __import__(lib.__name__ + ".neurons", fromlist=["x"])
+    net = lib.Network()
+    with net:
+        inp = lib.Population(neurons.SpikeInput(max_spikes=1000), 32)
+        hidden = lib.Population(neurons.LeakyIntegrateFire(v_thresh=0.7, tau_mem=10.0,
+                                                           tau_refrac=2.0), 6,
+                                record_spikes=True)
+        out = lib.Population(neurons.LeakyIntegrate(tau_mem=10.0, readout="avg_var"), 6)
+        lib.Connection(inp, hidden, conn.Dense(weight, delay=delays), max_delay_steps=7)
+        lib.Connection(hidden, out, conn.Dense(0.5, delay=3))
+    return net, inp, hidden, out
+
+
+def run_delays(lib, weight, delays, examples):
+    callbacks = __import__(lib.__name__ + ".callbacks", fromlist=["x"])
+    net, inp, hidden, out = delay_network(lib, weight, delays)
+    compiled = lib.InferenceCompiler(evaluate_timesteps=STEPS, batch_size=1,
+                                     reset_in_syn_between_batches=True).compile(net, "delays")
+    results = []
+    with compiled:
+        for times, ids in examples:
+            readouts, cb_data = compiled.predict(
+                {inp: [lib.preprocess_spikes(times, ids, 32)]}, [out],
+                callbacks=[lib.SpikeRecorder(hidden, key="spikes"),
+                           callbacks.VarRecorder(hidden, genn_var="V", key="v"),
+                           callbacks.VarRecorder(hidden, genn_var="RefracTime", key="refrac")])
+            readouts = readouts if isinstance(readouts, dict) else dict(zip([out], readouts))
+            results.append((np.asarray(readouts[out]),
+                            sorted(zip(np.asarray(cb_data["spikes"][0][0]).tolist(),
+                                       np.asarray(cb_data["spikes"][1][0]).tolist())),
+                            np.asarray(cb_data["v"][0]), np.asarray(cb_data["refrac"][0])))
+    return results
+
+
+def test_delays_and_recording_by_genn_name_as_mlgenn():
+    rng = np.random.default_rng(3)
+    weight, delays = rng.normal(0.15, 0.2, (32, 6)), rng.integers(0, 8, (32, 6))
+    # Spikes only in the first half, so nothing is in flight at an example's end
+    examples = [trains(rng, 32, 80, STEPS // 2) for _ in range(3)]
+    expected = run_delays(library(ml_genn), weight, delays, examples)
+    got = run_delays(library(snnflow), weight, delays, examples)
+    for exp, out in zip(expected, got):
+        assert out[1] == exp[1]
+        for e, g in zip(exp[:1] + exp[2:], out[:1] + out[2:]):
+            np.testing.assert_array_equal(g, e)
+        assert len(out[1]) > 5  # the hidden layer fired
