@@ -34,3 +34,20 @@ class InputBase(Input):
         self.input_frames = _check_count(input_frames, "input_frames", model)
         self.input_frame_timesteps = _check_count(input_frame_timesteps,
                                                   "input_frame_timesteps", model)
+
+
+class SignedSpikeSource(InputBase):
+    """A spike source driven by values that, with ``signed_spikes``, emits a
+    negative spike where the value is negative, subtracting its connections'
+    weights from their targets (mlGeNN's signed weight update)."""
+
+    def __init__(self, signed_spikes=False, input_frames=1, input_frame_timesteps=1,
+                 readout=None):
+        super().__init__(readout)
+        self.signed_spikes = bool(signed_spikes)
+        self._set_frames(input_frames, input_frame_timesteps)
+
+    def __repr__(self):
+        return (f"{type(self).__name__}(signed_spikes={self.signed_spikes}, "
+                f"input_frames={self.input_frames}, "
+                f"input_frame_timesteps={self.input_frame_timesteps})")
