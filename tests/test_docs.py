@@ -116,5 +116,5 @@ def test_docs_build_strictly(tmp_path):
     compiler = api[api.index('id="snnflow.compilers.InferenceCompiler"'):]
     for argument in ("evaluate_timesteps", "batch_size", "rng_seed", "backend"):
         assert argument in compiler[:20000]
-    tutorial = (site / "tutorial" / "index.html").read_text()
+    tutorial = re.sub(r"<[^>]+>", "", (site / "tutorial" / "index.html").read_text())
     assert "snnflow.distributed.evaluate" in tutorial and "xr.open_zarr" in tutorial
