@@ -5,7 +5,10 @@ free port of 127.0.0.1, runs a 784-128-10 integrate-and-fire network with
 random weights over a few thousand random examples, in many shards, in a
 background thread, and, while the shards run, has headless Chromium open the
 dashboard's /status page and saves it as docs/images/dashboard.png (made
-smaller with pngquant when that is installed).
+smaller with pngquant when that is installed). It also reads, from the page's
+Bokeh documents, the task names the task stream shows, and prints them: the
+test suite runs this script's ``run`` on a smaller evaluation and checks that
+they are snnflow's (tests/test_dashboard.py).
 
 Chromium's own ``--screenshot`` flag is no use here: it captures as soon as the
 page has loaded, but the dashboard's plots arrive afterwards over a websocket
@@ -14,8 +17,9 @@ blank). So the script starts Chromium with ``--remote-debugging-port`` and asks
 it for the screenshot over the DevTools protocol once the plots are drawn,
 through tornado's websocket client (tornado comes with distributed).
 
-Needs bokeh>=3.1 (the dashboard) and a ``chromium`` binary (Debian:
-``apt-get install chromium``; add ``pngquant`` for a smaller file).
+Needs a ``chromium`` binary (Debian: ``apt-get install chromium``; add
+``pngquant`` for a smaller file); bokeh, which draws the dashboard, comes with
+snnflow.
 
     python docs/examples/dashboard_screenshot.py [--output docs/images/dashboard.png]
 """
@@ -70,7 +74,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def build_problem():
+def build_problem(examples=EXAMPLES):
     rng = np.random.default_rng(0)
     network = SequentialNetwork()
     with network:
@@ -79,8 +83,8 @@ def build_problem():
               IntegrateFire(v_thresh=1.0))
         outputs = Layer(Dense(rng.normal(0.0, 0.2, (128, 10)).astype(np.float32)),
                         IntegrateFire(v_thresh=1.0, readout="spike_count"))
-    x = rng.random((EXAMPLES, 784), dtype=np.float32)
-    y = rng.integers(0, 10, EXAMPLES)
+    x = rng.random((examples, 784), dtype=np.float32)
+    y = rng.integers(0, 10, examples)
     compiler = InferenceCompiler(evaluate_timesteps=TIMESTEPS, batch_size=BATCH_SIZE)
     return network, compiler, {inputs: x}, {outputs: y}, outputs
 
@@ -118,8 +122,26 @@ class DevTools:
 PLOTS_DRAWN = ("window.Bokeh !== undefined && Bokeh.documents.length > 0 && "
                "Object.keys(Bokeh.index).length > 0")
 
+# The task stream's data source is the one with per-task start times and
+# durations; its "name" column holds what the panel labels each task with
+TASK_STREAM_NAMES = """JSON.stringify((() => {
+    const names = new Set();
+    for (const document of Bokeh.documents) {
+        for (const model of document.all_models) {
+            const data = model.data;
+            if (data === undefined || data === null) continue;
+            const column = (name) => data instanceof Map ? data.get(name) : data[name];
+            if (column("duration") === undefined || column("name") === undefined) continue;
+            for (const name of column("name")) names.add(String(name));
+        }
+    }
+    return [...names].sort();
+})())"""
 
-async def capture(page_socket: str, url: str, timeout: float = 120.0) -> bytes:
+
+async def capture(page_socket: str, url: str, timeout: float = 120.0,
+                  settle: float = SETTLE_SECONDS) -> tuple:
+    """(the page as PNG bytes, the task names its task stream shows)."""
     connection = await websocket_connect(page_socket, max_message_size=256 * 2**20)
     try:
         tools = DevTools(connection)
@@ -134,18 +156,24 @@ async def capture(page_socket: str, url: str, timeout: float = 120.0) -> bytes:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the dashboard at {url} drew nothing in {timeout:.0f} s")
             await asyncio.sleep(0.5)
-        await asyncio.sleep(SETTLE_SECONDS)
+        await asyncio.sleep(settle)
         # Hover over a task of the task stream: its tooltip shows the task's key
         await tools.call("Input.dispatchMouseEvent", type="mouseMoved", x=HOVER[0], y=HOVER[1])
         await asyncio.sleep(0.5)
         shot = await tools.call("Page.captureScreenshot", format="png")
-        return base64.b64decode(shot["data"])
+        names = await tools.call("Runtime.evaluate", expression=TASK_STREAM_NAMES)
+        return base64.b64decode(shot["data"]), json.loads(names["result"]["value"])
     finally:
         connection.close()
 
 
-def screenshot(url: str, output: pathlib.Path):
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+def find_chromium():
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def screenshot(url: str, output: pathlib.Path, settle: float = SETTLE_SECONDS) -> list:
+    """Save the page at ``url`` as ``output``; return the task stream's task names."""
+    chromium = find_chromium()
     if chromium is None:
         sys.exit("needs a chromium binary (Debian: apt-get install chromium)")
     port = free_port()
@@ -158,7 +186,8 @@ def screenshot(url: str, output: pathlib.Path):
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             page = _first_page(port)
-            png = asyncio.run(capture(page["webSocketDebuggerUrl"], url))
+            png, names = asyncio.run(capture(page["webSocketDebuggerUrl"], url,
+                                             settle=settle))
         finally:
             browser.terminate()
             browser.wait(timeout=30)
@@ -166,6 +195,7 @@ def screenshot(url: str, output: pathlib.Path):
     if shutil.which("pngquant"):
         subprocess.run(["pngquant", "--force", "--skip-if-larger", "--output", str(output),
                         "--", str(output)], check=False)
+    return names
 
 
 def _first_page(port: int) -> dict:
@@ -182,20 +212,19 @@ def _first_page(port: int) -> dict:
             time.sleep(0.2)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--output", type=pathlib.Path, default=DEFAULT_OUTPUT)
-    args = parser.parse_args(argv)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-
-    network, compiler, x, y, outputs = build_problem()
+def run(output, examples=EXAMPLES, shards_before=SHARDS_BEFORE_SCREENSHOT,
+        settle=SETTLE_SECONDS) -> list:
+    """Evaluate ``examples`` random examples on two workers, take the screenshot
+    into ``output`` once ``shards_before`` shards are done, and return the task
+    stream's task names."""
+    network, compiler, x, y, outputs = build_problem(examples)
     port = free_port()
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=f"127.0.0.1:{port}") as cluster, \
             Client(cluster) as client:
         result = {}
 
-        def run():
+        def evaluate():
             try:
                 result["metrics"], _ = snnflow.distributed.evaluate(
                     network, compiler, x, y, callbacks=[], client=client,
@@ -203,18 +232,20 @@ def main(argv=None):
             except BaseException as error:  # re-raised by the main thread
                 result["error"] = error
 
-        evaluation = threading.Thread(target=run)
+        evaluation = threading.Thread(target=evaluate)
         start = time.perf_counter()
         evaluation.start()
         while evaluation.is_alive() and \
-                client.run_on_scheduler(finished_shards) < SHARDS_BEFORE_SCREENSHOT:
+                client.run_on_scheduler(finished_shards) < shards_before:
             time.sleep(0.2)
         if not evaluation.is_alive():
-            sys.exit(f"the evaluation ended before the screenshot: {result.get('error')!r}")
-        screenshot(f"http://127.0.0.1:{port}/status", args.output)
+            raise RuntimeError(f"the evaluation ended before the screenshot: "
+                               f"{result.get('error')!r}")
+        names = screenshot(f"http://127.0.0.1:{port}/status", output, settle)
         done = client.run_on_scheduler(finished_shards)
         print(f"screenshot after {time.perf_counter() - start:.1f} s, with {done} of "
-              f"{-(-EXAMPLES // SHARD_SIZE)} shards done")
+              f"{-(-examples // SHARD_SIZE)} shards done; the task stream shows "
+              f"{', '.join(names)}")
         if not evaluation.is_alive():
             print("warning: the evaluation had finished before the screenshot was taken",
                   file=sys.stderr)
@@ -223,6 +254,15 @@ def main(argv=None):
             raise result["error"]
         print(f"evaluation finished after {time.perf_counter() - start:.1f} s, "
               f"accuracy {result['metrics'][outputs].result:.4f} (random weights)")
+    return names
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--output", type=pathlib.Path, default=DEFAULT_OUTPUT)
+    args = parser.parse_args(argv)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    run(args.output)
     print(f"wrote {args.output} ({args.output.stat().st_size // 1024} KiB)")
 
 
