@@ -2,6 +2,8 @@
 same spikes, voltages, readouts, metrics and recordings, bit for bit, on GeNN's
 single-threaded CPU backend (batch size 1); PoissonInput, which draws random
 numbers, in distribution. Skipped without pygenn."""
+import os
+
 import numpy as np
 import pytest
 
@@ -21,11 +23,40 @@ from snnflow.neurons import (AdaptiveLeakyIntegrateFire, BinarySpikeInput,  # no
 
 F32 = np.float32
 STEPS = 30
+#: The batch size of the trace comparisons (bench/gpu/run.sh runs 1, 32 and 128 on CUDA);
+#: the CPU backend takes 1
+BATCH_SIZE = int(os.environ.get("SNNFLOW_TEST_GENN_BATCH_SIZE", "1"))
+#: Where the trace comparisons append what differed (JSON lines), if set
+REPORT = os.environ.get("SNNFLOW_TEST_GENN_REPORT")
+
+
+def on_cpu_backend():
+    from snnflow.backends.genn.engine import BACKEND
+    return BACKEND == "single_threaded_cpu"
 
 
 def compile_on(backend, net, timesteps=STEPS, **options):
     return InferenceCompiler(evaluate_timesteps=timesteps, backend=backend,
                              **options).compile(net)
+
+
+def tile_examples(data, count):
+    """``data`` (a list of spike trains or an array of examples) cycled to ``count``."""
+    if isinstance(data, list):
+        return [data[i % len(data)] for i in range(count)]
+    return np.resize(data, (count,) + np.shape(data)[1:])
+
+
+def spike_differences(expected, got):
+    """How many spikes one raster (steps, examples, neurons) has that the other has
+    not, and by how many steps the nearest spike of the same neuron lies."""
+    moved = np.argwhere(expected != got)
+    shifts = []
+    for step, example, neuron in moved:
+        other = got if expected[step, example, neuron] else expected
+        steps = np.flatnonzero(other[:, example, neuron])
+        shifts.append(int(np.abs(steps - step).min()) if len(steps) else -1)
+    return len(moved), shifts
 
 
 def random_trains(sim, rng, num_neurons, num_examples, count=8, steps=STEPS):
@@ -39,16 +70,52 @@ def random_trains(sim, rng, num_neurons, num_examples, count=8, steps=STEPS):
 
 
 def assert_same_traces(sim, net, inputs, pops, steps=STEPS, var_names=("v", "refrac_time")):
-    """Step both engines through one batch; every step's spikes and variables match."""
-    traces = [sim.trace(compile_on(backend, net, steps), inputs, pops, steps,
-                        var_names=var_names) for backend in ("numpy", "genn")]
+    """Step both engines through one batch of BATCH_SIZE examples (the inputs cycled);
+    every step's spikes and variables match: bit for bit on the CPU backend, on a
+    GPU within what float32 summation order allows (measured_tolerance)."""
+    inputs = {pop: tile_examples(data, BATCH_SIZE) for pop, data in inputs.items()}
+    traces = [sim.trace(compile_on(backend, net, steps, batch_size=BATCH_SIZE), inputs, pops,
+                        steps, var_names=var_names) for backend in ("numpy", "genn")]
     expected, got = traces
     for pop in pops:
         assert set(got[pop]) == set(expected[pop])
+        if not on_cpu_backend():
+            measured_tolerance(pop, expected[pop], got[pop])
+            continue
         for name in expected[pop]:
             np.testing.assert_array_equal(got[pop][name], expected[pop][name],
                                           err_msg=f"{pop.name}.{name}")
     return expected
+
+
+def measured_tolerance(pop, expected, got):
+    """On a GPU: report (REPORT) how many spikes moved and by how many steps, and
+    the largest relative difference of each variable before its neuron's first
+    moved spike; hold them to docs/genn.md's tolerance: at most 1% of the spikes
+    (and 2) moved, each by at most 2 steps, variables within 1e-4 relative before."""
+    moved, shifts = spike_differences(expected["spikes"], got["spikes"])
+    total = int(expected["spikes"].sum())
+    # From an example's first moved spike on, its neurons follow other inputs
+    moved_steps = (expected["spikes"] != got["spikes"]).any(axis=2, keepdims=True)
+    diverged = np.broadcast_to(np.cumsum(moved_steps, axis=0) > 0, expected["spikes"].shape)
+    relative = {}
+    for name in expected:
+        if name != "spikes":
+            same = ~diverged
+            scale = 1.0 + np.abs(expected[name][same])
+            relative[name] = float((np.abs(got[name][same] - expected[name][same]) /
+                                    scale).max(initial=0.0))
+    if REPORT:
+        import json
+        with open(REPORT, "a") as file:
+            file.write(json.dumps({"test": os.environ.get("PYTEST_CURRENT_TEST"),
+                                   "batch_size": BATCH_SIZE, "population": pop.name,
+                                   "spikes": total, "moved": moved, "shifts": shifts,
+                                   "max_relative": relative}) + "\n")
+    assert moved <= 0.01 * total + 2, f"{pop.name}: {moved} of {total} spikes moved"
+    assert all(0 <= shift <= 2 for shift in shifts), f"{pop.name}: shifts {shifts}"
+    for name, value in relative.items():
+        assert value <= 1e-4, f"{pop.name}.{name}: relative difference {value}"
 
 
 def driven(neuron, rng, n_pre=12, n_post=10, synapse="delta"):
@@ -577,3 +644,63 @@ def test_few_spike_pipeline_identical(signed):
         np.testing.assert_array_equal(got[pop], expected[pop], err_msg=pop.name)
     assert_same_data(expected_data, got_data)
     assert np.ptp(expected[out]) > 0.5 and sum(len(t) for t in expected_data[inp.name][0]) > 20
+
+
+# ------------------------------------------- PoissonInput: batching and sharding
+
+def poisson_net():
+    net = Network()
+    with net:
+        inp = Population(PoissonInput(), 30, record_spikes=True)
+        out = Population(LeakyIntegrate(tau_mem=10.0, readout="avg_var"), 4)
+        Connection(inp, out, Dense(np.full((30, 4), 0.3, dtype=F32)))
+    return net, inp, out
+
+
+def test_poisson_input_draws_do_not_depend_on_batching_or_shards(sim):
+    """An example's PoissonInput spikes are the same whichever batch, batch position,
+    clock offset or shard runs it (its draws are keyed by rng_seed, population and
+    global example index), and change with the example index and the seed."""
+    net, inp, out = poisson_net()
+    rng = np.random.default_rng(30)
+    x = (rng.random((5, 30)) * 0.6).astype(F32)
+    compiled = compile_on("genn", net, batch_size=BATCH_SIZE)
+
+    def alone(example, compiled=compiled):
+        return sim.trace(compiled, {inp: x[example:example + 1]}, [inp], STEPS,
+                         example_indices=[example])[inp]["spikes"][:, 0]
+    expected = [alone(example) for example in range(5)]
+    assert all(trace.sum() > 20 for trace in expected)
+    # Another example index (or seed) draws other numbers from the same rates
+    assert not np.array_equal(sim.trace(compiled, {inp: x[:1]}, [inp], STEPS,
+                                        example_indices=[3])[inp]["spikes"][:, 0], expected[0])
+    reseeded = compile_on("genn", net, batch_size=BATCH_SIZE, rng_seed=5)
+    assert not np.array_equal(alone(0, reseeded), expected[0])
+    # In a batch, in another order (batches of up to BATCH_SIZE), after a running clock
+    later = compile_on("genn", net, batch_size=BATCH_SIZE, reset_time_between_batches=False)
+    order = [4, 1, 3, 0, 2]
+    for start in range(0, 5, BATCH_SIZE):
+        examples = order[start:start + BATCH_SIZE]
+        for engine in (compiled, later):
+            got = sim.trace(engine, {inp: x[examples]}, [inp], STEPS,
+                            example_indices=examples)[inp]["spikes"]
+            for position, example in enumerate(examples):
+                np.testing.assert_array_equal(got[:, position], expected[example])
+    # evaluate and the distributed shards record the same spikes
+    y = rng.integers(0, 4, 5)
+    genn = InferenceCompiler(evaluate_timesteps=STEPS, backend="genn", batch_size=BATCH_SIZE)
+    in_process = genn.compile(net).evaluate({inp: x}, {out: y},
+                                            callbacks=[SpikeRecorder(inp, key="in")])[1]
+    for example, (times, ids) in enumerate(zip(*in_process["in"])):
+        raster = np.zeros((STEPS, 30), dtype=bool)
+        raster[np.rint(np.asarray(times)).astype(int), ids] = True
+        np.testing.assert_array_equal(raster, expected[example])
+    from distributed import Client, LocalCluster
+
+    import snnflow.distributed as sd
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client:
+        sharded = sd.evaluate(net, genn, {inp: x}, {out: y},
+                              callbacks=[SpikeRecorder(inp, key="in")], client=client,
+                              shard_size=2 * BATCH_SIZE if BATCH_SIZE > 1 else 2)[1]
+    assert_same_data(in_process, sharded)

@@ -39,9 +39,10 @@ class SpikeRecorder(PopulationRecorder):
         self._engine.record_spikes(self.pop)
         self._first_timestep = self._engine.timestep
 
-    def on_timestep_end(self, timestep):
-        """Nothing per step: the engine keeps the batch's spikes (GeNN in its
-        recording buffers on the device), and end_batch reads them at once."""
+    #: Nothing per step: the engine keeps the batch's spikes (GeNN in its recording
+    #: buffers on the device), and end_batch reads them at once; no hook lets the
+    #: engine run the batch's steps in one call
+    on_timestep_end = None
 
     def end_batch(self):
         # The model's timesteps, so times follow the engine's clock (dt, time resets)

@@ -127,6 +127,9 @@ class CompiledNetwork:
         ``after_step()`` straight after each engine step)."""
         begin = callback_list.hooks["on_timestep_begin"]
         end = callback_list.hooks["on_timestep_end"]
+        if not begin and not end and after_step is None:
+            self.engine.run_steps(timesteps)
+            return
         for timestep in range(timesteps):
             for hook in begin:
                 hook(timestep)

@@ -52,9 +52,11 @@ class CallbackList:
         for callback in self.callbacks:
             if hasattr(callback, "set_params"):
                 callback.set_params(data=self.data, **params)
-        # Bound hook methods, found once; absent hooks cost nothing per call
-        self.hooks = {hook: [getattr(c, hook) for c in self.callbacks if hasattr(c, hook)]
-                      for hook in HOOKS}
+        # Bound hook methods, found once; absent hooks (or hooks set to None, as
+        # SpikeRecorder's on_timestep_end) cost nothing per call, and a batch whose
+        # callbacks have no timestep hook runs its steps in one engine call
+        self.hooks = {hook: [getattr(c, hook) for c in self.callbacks
+                             if getattr(c, hook, None) is not None] for hook in HOOKS}
 
     def call(self, hook, *args):
         for method in self.hooks[hook]:

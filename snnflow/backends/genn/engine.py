@@ -2,6 +2,8 @@
 best available backend (CUDA where present, else the single-threaded CPU one)."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pygenn
 from pygenn import (GeNNModel, create_neuron_model, create_postsynaptic_model,
@@ -12,7 +14,8 @@ from ...connectivity.connectivity import connection_synapses
 from ..engine import Engine
 from .build_cache import MODEL_NAME, build_cache, content_key
 from .connectivity import SynapseLayout
-from .models import STATE_NAMES, WEIGHT_UPDATE, neuron_definition, postsynaptic_definition
+from .models import (STATE_NAMES, WEIGHT_UPDATE, neuron_definition, poisson_keys,
+                     postsynaptic_definition)
 from .resets import RESET_IN_SYN, RESET_READOUTS, RESET_VARS, BatchResets
 from .spike_arrays import RecordingBuffer
 
@@ -21,6 +24,26 @@ F32 = np.float32
 BACKEND = next(iter(backend_modules))
 #: GPU backends simulate any batch size; the CPU one one example at a time
 BATCHED_BACKENDS = ("cuda", "hip", "opencl")
+
+
+def device_preferences() -> tuple[dict, tuple]:
+    """GeNN's backend preferences and what of them identifies the device a build is
+    for. On CUDA the model runs on one chosen GPU, the first this process sees
+    (a dask-cuda worker sees only its own) unless SNNFLOW_GENN_DEVICE names another,
+    rather than the one GeNN's default would pick when it builds; the device's
+    identity goes into the build's key, so a build never serves another GPU.
+    SNNFLOW_GENN_BLOCK_SIZE=manual skips GeNN's block-size search (one compiler run
+    less per build; GeNN's default block sizes instead of tuned ones)."""
+    if BACKEND != "cuda":
+        return {}, (BACKEND,)
+    from pygenn import cuda_backend
+    device = int(os.environ.get("SNNFLOW_GENN_DEVICE", "0"))
+    preferences = {"device_select_method": cuda_backend.DeviceSelect.MANUAL,
+                   "manual_device_id": device}
+    if os.environ.get("SNNFLOW_GENN_BLOCK_SIZE") == "manual":
+        preferences["block_size_select_method"] = cuda_backend.BlockSizeSelect.MANUAL
+    return preferences, (BACKEND, os.environ.get("CUDA_VISIBLE_DEVICES"), device,
+                         os.environ.get("SNNFLOW_GENN_BLOCK_SIZE"))
 
 
 class PopulationModel:
@@ -57,14 +80,15 @@ class GennEngine(Engine):
 
     def __init__(self, network, **options):
         super().__init__(network, **options)
-        model = GeNNModel("float", MODEL_NAME, backend=BACKEND)
+        preferences, device_key = device_preferences()
+        model = GeNNModel("float", MODEL_NAME, backend=BACKEND, **preferences)
         model.dt = self.dt
         model.timing_enabled = self.kernel_profiling
         model.batch_size = self.batch_size
         # Drawn in the NumPy engine's order, so initializers give the same numbers
         rng = np.random.default_rng(self.rng_seed)
         self.pops = {}
-        structure = [pygenn.__version__, BACKEND, self.dt, self.batch_size]
+        structure = [pygenn.__version__, device_key, self.dt, self.batch_size]
         for index, pop in enumerate(network.populations):
             definition = neuron_definition(pop, rng, self.dt, self.evaluate_timesteps)
             group = model.add_neuron_population(
@@ -102,22 +126,20 @@ class GennEngine(Engine):
             structure.append((network.populations.index(conn.source),
                               network.populations.index(conn.target), layout.structure(),
                               synapse.code, synapse.params))
-        if any(state.definition.random for state in self.pops.values()):
-            # The seed is compiled into the code; GeNN takes 0 for "seed from the clock"
-            model.seed = self.rng_seed + 1
-            structure.append(("seed", model.seed))
         self.resets = BatchResets(model, self.pops, self.conns)
         self.key = content_key(structure)
         build_cache.build(model, self.key, self)
         model.load(num_recording_timesteps=self.evaluate_timesteps)
         for state in self.pops.values():
             if state.definition.spiking:
-                state.recording = RecordingBuffer(state.group, state.pop.num_neurons,
+                state.recording = RecordingBuffer(model, state.group, state.pop.num_neurons,
                                                   self.batch_size, self.evaluate_timesteps)
         self.model = model
         self._num_examples = 0
         self._first_timestep = 0
         self._spikes = {}
+        # Whether the recording buffers were pulled since the last step
+        self._pulled = False
 
     @staticmethod
     def _readout_init(definition, pop):
@@ -137,17 +159,19 @@ class GennEngine(Engine):
         if fresh or self.reset_in_syn_between_batches:
             self.resets.run(RESET_IN_SYN)
         self.resets.run(RESET_READOUTS)
-        self.load_inputs(inputs, example_indices)
         if self.reset_time_between_batches:
             self.model.timestep = 0
+        # After the clock is set: a PoissonInput counts its steps from here
+        self.load_inputs(inputs, example_indices)
         self._first_timestep = self.model.timestep
         self._num_examples = num_examples
         self._spikes = {}
+        self._pulled = False
 
     def load_inputs(self, inputs, example_indices):
         # The examples' data comes from the host: a push, not a custom update
         for pop, values in inputs.items():
-            self._load_input(self.pops[pop], values, len(example_indices))
+            self._load_input(self.pops[pop], values, example_indices)
 
     def custom_update(self, name):
         self.check_custom_update(name)
@@ -166,11 +190,20 @@ class GennEngine(Engine):
             return None
         return np.asarray(layout.pre, dtype=np.int64), np.asarray(layout.post, dtype=np.int64)
 
-    def _load_input(self, state, values, num_examples):
+    def _load_input(self, state, values, example_indices):
         group = state.group
+        num_examples = len(example_indices)
         if state.definition.code["class_name"] == "SpikeInput":
             self._load_spike_trains(state, values)
             return
+        if state.definition.random:
+            # Each example's draws restart from its own key, as the NumPy engine's streams
+            index = self.network.populations.index(state.pop)
+            keys = group.vars["ExampleKey"].view.reshape(self.batch_size)
+            keys[:num_examples] = poisson_keys(self.rng_seed, index, example_indices)
+            group.vars["FirstStep"].view[...] = self.model.timestep
+            for name in ("ExampleKey", "FirstStep"):
+                group.vars[name].push_to_device()
         batch = group.vars["Input"].view.reshape(self.batch_size, -1)
         batch[...] = 0.0
         batch[:num_examples] = np.asarray(values, dtype=F32).reshape(num_examples, -1)
@@ -202,6 +235,16 @@ class GennEngine(Engine):
     def step(self):
         self.model.step_time()
         self._spikes = {}
+        self._pulled = False
+
+    def run_steps(self, count):
+        """``count`` steps with no Python between them but pygenn's call per step
+        (pygenn 5.4 has no call that runs several)."""
+        step_time = self.model.step_time
+        for _ in range(count):
+            step_time()
+        self._spikes = {}
+        self._pulled = False
 
     def spikes(self, pop):
         state = self.pops[pop]
@@ -221,9 +264,10 @@ class GennEngine(Engine):
         if state.recording is None:
             return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64)
         first, stop = self._first_timestep, self.model.timestep
-        spikes = state.recording.steps(first, stop)[:, :self._num_examples]
-        steps, flat = np.nonzero(spikes.reshape(stop - first, -1))
-        return (steps + first).astype(np.int32), flat
+        # One pull brings every population's buffer: the batch's first reader pulls
+        pulled = self._pulled
+        self._pulled = True
+        return state.recording.steps(first, stop, self._num_examples, pulled)
 
     def get_var(self, pop, name):
         return self._batch_values(self._state_var(pop, name))

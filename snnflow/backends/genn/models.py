@@ -36,7 +36,7 @@ class Definition:
     values; ``state``: initial values of the state variables, restored at a reset;
     ``readout_start``: the readout variable's value at the start of a batch (None:
     the readout is V itself); ``negate_readout``: the readout is minus that variable;
-    ``random``: the code draws GeNN's random numbers."""
+    ``random``: the code draws random numbers (keyed per example)."""
     code: dict
     params: dict = field(default_factory=dict)
     constants: dict = field(default_factory=dict)
@@ -219,13 +219,46 @@ def _spike_input(pop) -> Definition:
     return Definition(code, state={"StartSpike": none, "EndSpike": none})
 
 
+def _mix32(var) -> str:
+    """Statements scrambling uint32 ``var`` (C. Wellons' lowbias32 hash). Right
+    shifts are written as divisions: GeNN 5.4's code scanner reads ">>" wrongly."""
+    return (f"{var} ^= {var} / 65536u;\n{var} *= 0x7feb352du;\n{var} ^= {var} / 32768u;\n"
+            f"{var} *= 0x846ca68bu;\n{var} ^= {var} / 65536u;\n")
+
+
+# A counter-based uniform number per (example, neuron, step of the example): a hash
+# of the step and the neuron's id, mixed with the example's key, top 24 bits
+POISSON_DRAW = ("const uint32_t step = (uint32_t)rint(t / dt) - FirstStep;\n"
+                "uint32_t draw = step * 0x9e3779b9u + id;\n" + _mix32("draw") +
+                "draw ^= ExampleKey;\n" + _mix32("draw") +
+                "Uniform = (scalar)(draw / 256u) * 5.9604644775390625e-08f;\n")
+
+
 def _poisson_input(pop) -> Definition:
-    """Spikes with probability 1 - exp(-rate dt) per step, drawn from GeNN's own
-    random numbers (so not the NumPy engine's draws); rates <= 0 never spike."""
-    definition = _definition(pop, "", "Input > 0.0f && gennrand_uniform() >= exp(-Input * dt)",
-                             "", {"Input": 0.0}, {}, duplicated=("Input",))
+    """Spikes with probability 1 - exp(-rate dt) per step; rates <= 0 never. Each
+    draw is a hash of (the example's key, the neuron, the step since the example's
+    inputs were loaded), so an example's spikes do not depend on its batch, its
+    position in it or its shard; the keys (``poisson_keys``) come from rng_seed,
+    the population and the global example index. Not the NumPy engine's draws."""
+    definition = _definition(pop, POISSON_DRAW, "Input > 0.0f && Uniform >= exp(-Input * dt)",
+                             "", {"Input": 0.0}, {"Uniform": 0.0}, duplicated=("Input",))
+    definition.code["vars"] += [(name, "uint32_t", VarAccess.READ_ONLY_SHARED_NEURON)
+                                for name in ("ExampleKey", "FirstStep")]
+    definition.constants.update(ExampleKey=np.uint32(0), FirstStep=np.uint32(0))
     definition.random = True
     return definition
+
+
+def poisson_keys(rng_seed, population, example_indices) -> np.ndarray:
+    """uint32 key of each example's draws: splitmix64 of (seed, population, example)."""
+    with np.errstate(over="ignore"):
+        x = (np.uint64(rng_seed) * np.uint64(0x9E3779B97F4A7C15)
+             ^ np.uint64(population) * np.uint64(0xD1B54A32D192ED03)) \
+            + np.asarray(example_indices, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        x ^= x >> np.uint64(31)
+    return (x >> np.uint64(32)).astype(np.uint32)
 
 
 def _binary_spike_input(pop) -> Definition:
