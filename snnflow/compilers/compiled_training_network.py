@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import heapq
 
 import numpy as np
 
 from ..backends.numpy.event_prop import EventProp
 from ..callbacks import BatchProgressBar
+from ..losses import MeanSquareError
+from ..readouts import Var
+from ..utils.data import split_dataset
 from ..utils.callback_list import resolve_callbacks
 from ..utils.network import get_underlying_pop
 from ..serialisers import get_serialiser
@@ -15,12 +19,29 @@ from ..store import open_recording
 from .compiled_inference_network import DEFAULT_CALLBACKS, CompiledInferenceNetwork
 from .dataset import prepare_evaluation
 
+DEFAULT_METRIC = "sparse_categorical_accuracy"
+
 
 class TrainingData:
-    """x and y checked and held as arrays, so shuffled batches can be gathered."""
+    """x and y checked and held as arrays, so shuffled batches can be gathered.
 
-    def __init__(self, x, y, network, metrics, losses):
-        inputs, self.size, outputs, self.metrics = prepare_evaluation(x, y, network, metrics)
+    A mean_square_error output with a ``var`` readout may have a target trace per
+    example, (examples, timesteps, neurons): each step is trained on its own
+    target, and its metric compares the final V with the final target."""
+
+    def __init__(self, x, y, network, metrics, losses, timesteps=None):
+        y, per_step = _per_step_targets(y, losses, timesteps)
+        if metrics == DEFAULT_METRIC and per_step:
+            # Accuracy means nothing against voltage traces: score them as mlGeNN's
+            # users read them, by their squared error
+            metrics = {key: "mean_square_error" if get_underlying_pop(key) in per_step
+                       else DEFAULT_METRIC for key in y}
+        metric_y = {key: labels[:, -1] if get_underlying_pop(key) in per_step else labels
+                    for key, labels in y.items()}
+        inputs, self.size, outputs, self.metrics = prepare_evaluation(x, metric_y, network,
+                                                                      metrics)
+        outputs = {key: y[key] for key in outputs}
+        self.per_step = per_step
         self.inputs = {pop: list(data) if pop.neuron.input_kind == "spikes" else
                        np.asarray(data, dtype=np.float32).reshape(self.size, pop.num_neurons)
                        for pop, data in inputs.items()}
@@ -29,7 +50,8 @@ class TrainingData:
             pop = get_underlying_pop(key)
             if pop not in losses:
                 raise ValueError(f"y[{pop.name}]: population has no loss to train")
-            losses[pop].check(labels, pop, f"y[{pop.name}]")
+            losses[pop].check(labels[:, -1] if pop in per_step else labels, pop,
+                              f"y[{pop.name}]")
             self.labels[pop] = np.asarray(labels)
         missing = [pop.name for pop in losses if pop not in self.labels]
         if missing:
@@ -48,11 +70,40 @@ class TrainingData:
                                  f"hold {busiest}, more than SpikeInput max_spikes="
                                  f"{pop.neuron.max_spikes} (a shuffled batch may hold them)")
 
+    def metric_labels(self, labels):
+        """Per-step targets reduced to the final step's, which metrics score."""
+        return {pop: values[:, -1] if pop in self.per_step else values
+                for pop, values in labels.items()}
+
     def batch(self, examples):
         """({population: inputs}, {population: labels}) of the given examples."""
         inputs = {pop: [data[i] for i in examples] if isinstance(data, list) else data[examples]
                   for pop, data in self.inputs.items()}
         return inputs, {pop: labels[examples] for pop, labels in self.labels.items()}
+
+
+def _per_step_targets(y, losses, timesteps):
+    """(y with per-step target traces as float32 arrays, the populations that have
+    them); a trace of the wrong length is refused."""
+    if not isinstance(y, dict):
+        return y, set()
+    converted, per_step = {}, set()
+    for key, labels in y.items():
+        pop = get_underlying_pop(key)
+        loss = losses.get(pop)
+        if (isinstance(loss, MeanSquareError) and isinstance(pop.neuron.readout, Var)
+                and timesteps is not None and np.ndim(labels[0]) >= 2):
+            traces = np.asarray(labels, dtype=np.float32)
+            expected = (timesteps, pop.num_neurons)
+            if traces.shape[1:] != expected:
+                raise ValueError(f"y[{pop.name}]: per-timestep targets have shape "
+                                 f"{traces.shape[1:]} per example, expected "
+                                 f"(example_timesteps, neurons) = {expected}")
+            converted[key] = traces
+            per_step.add(pop)
+        else:
+            converted[key] = labels
+    return converted, per_step
 
 
 class CompiledTrainingNetwork(CompiledInferenceNetwork):
@@ -64,15 +115,74 @@ class CompiledTrainingNetwork(CompiledInferenceNetwork):
         self.losses = losses
         # Schedules change the optimiser's parameters: each compiled network has its own
         self.optimiser = copy.deepcopy(compiler.optimiser)
-        self.event_prop = EventProp(engine, losses, compiler.reg_lambda_upper,
-                                    compiler.reg_nu_upper)
+        self.communicator = compiler.communicator
+        reg_lambdas = {pop: compiler.reg_lambdas(pop) for pop in network.populations
+                       if pop.neuron.input_kind is None and pop.neuron.readout is None}
+        self.event_prop = EventProp(engine, losses, reg_lambdas, compiler.reg_nu_upper,
+                                    compiler.max_spikes, compiler.per_timestep_loss,
+                                    self._reduce_sum)
         self._optimiser_state = {conn: self.optimiser.state(weight.shape)
                                  for conn, weight in self.event_prop.weights().items()}
+        if self.communicator is not None:
+            self._agree_across_ranks()
+
+    @property
+    def optimisers(self) -> list:
+        """[(optimiser, [trained weight arrays])], as mlGeNN's (callbacks change the
+        optimiser's parameters through it)."""
+        return [(self.optimiser, list(self.event_prop.weights().values()))]
+
+    def _reduce_sum(self, value):
+        return value if self.communicator is None else self.communicator.reduce_sum(value)
+
+    def _agree_across_ranks(self):
+        """Every rank must build the same network and start from the same weights:
+        refuse a mismatch, then take rank 0's weights."""
+        comm = self.communicator
+        description = repr([(p.name, p.shape, repr(p.neuron)) for p in self.network.populations]
+                           + [(c.name, c.source.name, c.target.name, w.shape)
+                              for c, w in self.event_prop.weights().items()]
+                           + [self.compiler.full_batch_size, self.compiler.evaluate_timesteps,
+                              self.compiler.dt, repr(self.optimiser)])
+        mine = hashlib.sha256(description.encode()).hexdigest()
+        digests = comm.all_gather(mine)
+        differing = [rank for rank, digest in enumerate(digests) if digest != digests[0]]
+        if differing:
+            raise ValueError(f"communicator: rank(s) {differing} built a different network "
+                             f"or compiler than rank 0 (populations, connections, batch "
+                             f"size, timesteps, dt or optimiser differ); every rank must "
+                             f"run the same script")
+        for weight in self.event_prop.weights().values():
+            comm.broadcast(weight, 0)
 
     def train(self, x, y, num_epochs, start_epoch=0, shuffle=True,
-              metrics="sparse_categorical_accuracy", callbacks=DEFAULT_CALLBACKS):
+              metrics="sparse_categorical_accuracy", callbacks=DEFAULT_CALLBACKS,
+              validation_callbacks=DEFAULT_CALLBACKS, validation_split=0.0,
+              validation_x=None, validation_y=None):
         """Train for ``num_epochs`` epochs on ``x``/``y``; returns ``(metrics,
-        cb_data)`` with the metrics of the last epoch."""
+        cb_data)`` with the metrics of the last epoch. As mlGeNN's: with
+        ``validation_x``/``validation_y``, or ``validation_split`` (the last such
+        fraction of x and y, held out), it validates after every epoch as
+        ``train_validate`` does and returns ``(metrics, validation_metrics,
+        cb_data, validation_cb_data)``."""
+        if isinstance(validation_split, bool) or \
+                not isinstance(validation_split, (int, float)) or \
+                not 0.0 <= validation_split < 1.0:
+            raise ValueError(f"validation_split must be a number in [0, 1), got "
+                             f"{validation_split!r}")
+        if validation_split:
+            if validation_x is not None or validation_y is not None:
+                raise ValueError("give validation_split or validation_x/validation_y, "
+                                 "not both")
+            x, validation_x = split_dataset(x, validation_split)
+            y, validation_y = split_dataset(y, validation_split)
+        if (validation_x is None) != (validation_y is None):
+            raise ValueError("validation_x and validation_y go together: got only "
+                             + ("validation_x" if validation_y is None else "validation_y"))
+        if validation_x is not None:
+            return self.train_validate(x, y, validation_x, validation_y, num_epochs,
+                                       start_epoch, shuffle, metrics, None, callbacks,
+                                       validation_callbacks)
         data, callback_list = self._start_training(x, y, num_epochs, metrics, callbacks)
         for epoch in range(start_epoch, start_epoch + num_epochs):
             self._train_epoch(epoch, data, callback_list, shuffle)
@@ -89,7 +199,8 @@ class CompiledTrainingNetwork(CompiledInferenceNetwork):
         callbacks. Returns ``(metrics, validation_metrics, cb_data,
         validation_cb_data)``, the metrics of the last epoch."""
         validation = TrainingData(validation_x, validation_y, self.network,
-                                  validation_metrics or metrics, self.losses)
+                                  validation_metrics or metrics, self.losses,
+                                  self.compiler.evaluate_timesteps)
         validation_list = self._callback_list(resolve_callbacks(validation_callbacks),
                                               self._num_batches(validation.size),
                                               validation.size, open_recording())
@@ -110,7 +221,8 @@ class CompiledTrainingNetwork(CompiledInferenceNetwork):
     def compute_gradients(self, x, y):
         """``(loss, {Connection: float64 gradient})`` of the batch-mean loss over the
         examples of ``x``/``y`` (at most batch_size), leaving the weights as they are."""
-        data = TrainingData(x, y, self.network, None, self.losses)
+        data = TrainingData(x, y, self.network, None, self.losses,
+                            self.compiler.evaluate_timesteps)
         if data.size > self.compiler.batch_size:
             raise ValueError(f"compute_gradients takes at most batch_size="
                              f"{self.compiler.batch_size} examples, got {data.size}")
@@ -126,7 +238,8 @@ class CompiledTrainingNetwork(CompiledInferenceNetwork):
     def _start_training(self, x, y, num_epochs, metrics, callbacks):
         if isinstance(num_epochs, bool) or not isinstance(num_epochs, int) or num_epochs < 1:
             raise ValueError(f"num_epochs must be an int >= 1, got {num_epochs!r}")
-        data = TrainingData(x, y, self.network, metrics, self.losses)
+        data = TrainingData(x, y, self.network, metrics, self.losses,
+                            self.compiler.evaluate_timesteps)
         data.check_spike_budget(self.compiler.batch_size)
         callback_list = self._callback_list(resolve_callbacks(callbacks),
                                             self._num_batches(data.size), data.size,
@@ -144,12 +257,26 @@ class CompiledTrainingNetwork(CompiledInferenceNetwork):
                  if shuffle else np.arange(data.size))
         batch_size = self.compiler.batch_size
         weights = self.event_prop.weights()
-        for batch, start in enumerate(range(0, data.size, batch_size)):
-            _, gradients = self._forward_backward(data, order[start:start + batch_size],
-                                                  batch, callback_list)
+        num_batches = -(-data.size // batch_size)
+        if self.communicator is not None:
+            # Ranks may hold different numbers of examples: all step together, a
+            # rank out of examples contributing nothing to a batch
+            num_batches = max(self.communicator.all_gather(num_batches))
+        for batch in range(num_batches):
+            examples = order[batch * batch_size:(batch + 1) * batch_size]
+            if len(examples):
+                _, gradients = self._forward_backward(data, examples, batch, callback_list)
+            else:
+                gradients = {conn: np.zeros(w.shape) for conn, w in weights.items()}
+            if self.communicator is not None:
+                gradients = {conn: self._reduce_sum(g) for conn, g in gradients.items()}
             for conn, gradient in gradients.items():
                 self.optimiser.step(weights[conn], gradient, self._optimiser_state[conn])
-            callback_list.end_batch(batch, data.metrics)
+            if len(examples):
+                callback_list.end_batch(batch, data.metrics)
+        if self.communicator is not None:
+            for metric in data.metrics.values():
+                metric.state = {k: self._reduce_sum(v) for k, v in metric.state.items()}
 
     def _forward_backward(self, data, examples, batch, callback_list):
         """Simulate ``examples`` (indices into x) as one batch, score them and return
@@ -162,16 +289,21 @@ class CompiledTrainingNetwork(CompiledInferenceNetwork):
         self.event_prop.start_batch()
         self._simulate(callback_list, self.compiler.evaluate_timesteps,
                        self.event_prop.record_step)
-        self._update_metrics(data, labels)
-        return self.event_prop.gradients(labels)
+        self.event_prop.check_spike_budget()
+        self._update_metrics(data, data.metric_labels(labels))
+        if self.communicator is None:
+            return self.event_prop.gradients(labels)
+        # Each rank's share of the whole batch's mean
+        total = self._reduce_sum(len(examples))
+        return self.event_prop.gradients(labels, len(examples) / total, total)
 
     def _validate(self, validation, callback_list):
         for metric in validation.metrics.values():
             metric.reset()
 
         def score(outputs, start, stop):
-            self._update_metrics(validation, {pop: labels[start:stop] for pop, labels
-                                              in validation.labels.items()})
+            self._update_metrics(validation, validation.metric_labels(
+                {pop: labels[start:stop] for pop, labels in validation.labels.items()}))
         self._test(callback_list, self._batches(validation.inputs, validation.size, None),
                    validation.metrics, score)
 

@@ -1,59 +1,140 @@
 """EventPropCompiler: builds a network for training with EventProp, as mlGeNN's."""
 from __future__ import annotations
 
+from numbers import Number
+
 import numpy as np
 
 from .. import readouts
 from ..connectivity import Dense
-from ..losses import get_loss
-from ..neurons import LeakyIntegrate, LeakyIntegrateFire
+from ..losses import SparseCategoricalCrossentropy, get_loss
+from ..neurons import LeakyIntegrate, LeakyIntegrateFire, LeakyIntegrateFireInput
 from ..optimisers import get_optimiser
 from ..synapses import Exponential
+from ..utils.network import get_underlying_pop
 from .compiled_training_network import CompiledTrainingNetwork
 from .inference_compiler import InferenceCompiler
-from .validation import check_network
+from .validation import check_network, check_positive_int
 
-TRAINABLE_READOUTS = (readouts.AvgVar, readouts.SumVar, readouts.MaxVar, readouts.Var)
+TRAINABLE_READOUTS = (readouts.AvgVar, readouts.AvgVarExpWeight, readouts.SumVar,
+                      readouts.MaxVar, readouts.Var)
+
+#: The model defaults EventProp's gradients assume, as mlGeNN's: absolute reset,
+#: no integration while refractory, and inputs scaled by (1 - alpha).
+#: ``Network(default_params)`` applies them to every model built inside it.
+default_params = {
+    LeakyIntegrate: {"scale_i": True},
+    LeakyIntegrateFire: {"relative_reset": False, "integrate_during_refrac": False,
+                         "scale_i": True},
+    LeakyIntegrateFireInput: {"relative_reset": False, "integrate_during_refrac": False,
+                              "scale_i": True},
+    Exponential: {"scale_i": True}}
 
 
 class EventPropCompiler(InferenceCompiler):
-    """Compile networks for training with EventProp's exact gradients.
+    """Compile networks for training with EventProp's exact gradients, with
+    mlGeNN 2.x's arguments.
 
     Networks: spike or value inputs, LeakyIntegrateFire hidden populations (feed-
     forward or recurrent, no refractory period) and LeakyIntegrate outputs with an
-    ``avg_var``, ``sum_var``, ``max_var`` or ``var`` readout (``var`` trains on the
-    loss of every timestep, averaged), all joined by Dense connections with
-    Exponential synapses. Every connection's weights are trained.
+    ``avg_var``, ``avg_var_exp_weight``, ``sum_var``, ``max_var`` or ``var`` readout
+    (``var`` trains on the loss of every timestep, averaged; with
+    ``mean_square_error`` its targets may be a trace per example, (timesteps,
+    neurons)), all joined by Dense connections with Exponential synapses. Every
+    connection's weights are trained.
 
     ``losses`` is a loss (name or Loss) for every output, or a dict {output: loss}.
-    ``optimiser`` a name or Optimiser. ``reg_lambda_upper`` and ``reg_nu_upper``
-    push hidden neurons that fire more than ``reg_nu_upper`` spikes per example
-    (averaged over the batch) back down."""
+    ``optimiser`` a name or Optimiser. ``reg_lambda_upper``/``reg_lambda_lower``
+    (a number, or a dict {population: number}) with ``reg_nu_upper`` push hidden
+    neurons whose spike count per example (averaged over the batch) is above
+    ``reg_nu_upper`` down, and those below it up. ``max_spikes`` bounds the spikes
+    one neuron may emit in one example (mlGeNN's backward-pass buffer): a neuron
+    that emits more stops training with an error naming its population (always,
+    so ``strict_buffer_checking`` changes nothing). ``per_timestep_loss`` applies
+    sparse_categorical_crossentropy to V at every timestep (averaged) instead of
+    to the readout. ``communicator`` (``communicators.MPI()``) trains data-parallel:
+    ``batch_size`` is the whole batch, each rank simulates its share. ``ttfs_alpha``
+    and ``softmax_temperature`` shape mlGeNN's time-to-first-spike loss, which
+    snnflow does not train yet (a first_spike_time readout is refused).
+    ``delay_optimiser``/``delay_learn_conns`` (learnt delays) and ``deep_r_*``
+    (deep-R, an e-prop method) are refused when used. ``kernel_profiling`` and
+    GeNN's own keyword arguments are accepted and change nothing on the NumPy
+    engine."""
 
     def __init__(self, example_timesteps, losses, optimiser="adam", reg_lambda_upper=0.0,
-                 reg_nu_upper=0.0, dt=1.0, batch_size=1, rng_seed=0, backend="numpy"):
+                 reg_lambda_lower=0.0, reg_nu_upper=0.0, max_spikes=500,
+                 strict_buffer_checking=False, per_timestep_loss=False, dt=1.0,
+                 ttfs_alpha=0.01, softmax_temperature=1.0, batch_size=1, rng_seed=0,
+                 kernel_profiling=False, communicator=None, delay_optimiser=None,
+                 delay_learn_conns=(), deep_r_conns=(), deep_r_l1_strength=0.01,
+                 deep_r_record_rewirings=None, backend="numpy", **genn_kwargs):
         if backend != "numpy":
             raise ValueError(f"EventPropCompiler trains on the numpy backend only, got "
                              f"backend={backend!r}")
-        super().__init__(example_timesteps, dt=dt, batch_size=batch_size, rng_seed=rng_seed,
+        if deep_r_conns or deep_r_record_rewirings:
+            raise ValueError("EventPropCompiler: deep_r_conns/deep_r_record_rewirings "
+                             "(deep-R rewiring) are not supported; snnflow trains with "
+                             "EventProp only, and deep-R belongs with e-prop")
+        if delay_optimiser is not None or delay_learn_conns:
+            raise ValueError("EventPropCompiler: delay_optimiser/delay_learn_conns (learnt "
+                             "synaptic delays) are not supported yet; fixed delays are "
+                             "refused too (their gradients are not implemented)")
+        self.communicator = communicator
+        num_ranks = 1 if communicator is None else communicator.num_ranks
+        batch_size = check_positive_int(batch_size, "batch_size")
+        if batch_size % num_ranks:
+            raise ValueError(f"batch_size={batch_size} must be a multiple of the "
+                             f"communicator's {num_ranks} ranks (each rank simulates "
+                             f"batch_size / num_ranks examples of every batch)")
+        #: The whole batch the gradient is averaged over, all ranks together
+        self.full_batch_size = batch_size
+        super().__init__(example_timesteps, dt=dt, batch_size=batch_size // num_ranks,
+                         rng_seed=rng_seed, kernel_profiling=kernel_profiling,
                          backend=backend)
+        self.example_timesteps = self.evaluate_timesteps
         if isinstance(losses, dict):
             self.losses = {output: get_loss(loss) for output, loss in losses.items()}
         else:
             self.losses = get_loss(losses)
         self.optimiser = get_optimiser(optimiser)
-        for name, value in (("reg_lambda_upper", reg_lambda_upper),
-                            ("reg_nu_upper", reg_nu_upper)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(f"{name} must be a number >= 0, got {value!r}")
-        self.reg_lambda_upper = float(reg_lambda_upper)
-        self.reg_nu_upper = float(reg_nu_upper)
+        self.reg_lambda_upper = _check_lambda(reg_lambda_upper, "reg_lambda_upper")
+        self.reg_lambda_lower = _check_lambda(reg_lambda_lower, "reg_lambda_lower")
+        self.reg_nu_upper = _check_non_negative(reg_nu_upper, "reg_nu_upper")
+        self.max_spikes = check_positive_int(max_spikes, "max_spikes")
+        self.strict_buffer_checking = bool(strict_buffer_checking)
+        self.per_timestep_loss = bool(per_timestep_loss)
+        self.ttfs_alpha = _check_non_negative(ttfs_alpha, "ttfs_alpha")
+        if isinstance(softmax_temperature, bool) or \
+                not isinstance(softmax_temperature, Number) or not softmax_temperature > 0:
+            raise ValueError(f"softmax_temperature must be a number > 0, got "
+                             f"{softmax_temperature!r}")
+        self.softmax_temperature = float(softmax_temperature)
+        #: GeNN's model options (e.g. selectGPUByDeviceID): no effect on the NumPy engine
+        self.genn_kwargs = genn_kwargs
+
+    def reg_lambdas(self, pop) -> tuple[float, float]:
+        """(upper, lower) regularisation strengths of hidden population ``pop``."""
+        return tuple(lam.get(pop, 0.0) if isinstance(lam, dict) else lam
+                     for lam in (self.reg_lambda_upper, self.reg_lambda_lower))
 
     def check_network(self, network):
         check_network(network)
-        self._losses_for(network)
+        losses = self._losses_for(network)
         for pop in network.populations:
             _check_trainable_population(pop)
+        for pop, loss in losses.items():
+            if self.per_timestep_loss and not (
+                    isinstance(loss, SparseCategoricalCrossentropy)
+                    and isinstance(pop.neuron.readout, (readouts.AvgVar, readouts.SumVar))):
+                raise ValueError(f"population {pop.name}: per_timestep_loss=True trains "
+                                 f"sparse_categorical_crossentropy on avg_var or sum_var "
+                                 f"readouts only, got {loss!r} on {pop.neuron.readout!r}")
+        for lam in (self.reg_lambda_upper, self.reg_lambda_lower):
+            for key in (lam if isinstance(lam, dict) else {}):
+                if get_underlying_pop(key) not in network.populations:
+                    raise ValueError(f"reg_lambda names population "
+                                     f"{get_underlying_pop(key).name}, which is not in "
+                                     f"this network")
         for conn in network.connections:
             if np.any(np.asarray(conn.connectivity.delay, dtype=object) != 0):
                 raise ValueError(f"connection {conn.name}: EventPropCompiler does not train "
@@ -71,7 +152,6 @@ class EventPropCompiler(InferenceCompiler):
 
     def _losses_for(self, network) -> dict:
         """{output population: Loss} for every readout population."""
-        from ..utils.network import get_underlying_pop
         outputs = [p for p in network.populations if p.neuron.readout is not None]
         if not outputs:
             raise ValueError("the network has no readout population to train")
@@ -98,7 +178,9 @@ def _check_trainable_population(pop):
     if isinstance(neuron, LeakyIntegrateFire):
         if neuron.readout is not None:
             raise ValueError(f"population {pop.name}: EventPropCompiler trains readouts "
-                             f"of LeakyIntegrate populations only")
+                             f"of LeakyIntegrate populations only, got "
+                             f"{neuron.readout!r} on LeakyIntegrateFire (mlGeNN's "
+                             f"time-to-first-spike training is not implemented)")
         if neuron.tau_refrac is not None:
             raise ValueError(f"population {pop.name}: EventPropCompiler does not support "
                              f"a refractory period (tau_refrac={neuron.tau_refrac!r})")
@@ -112,3 +194,17 @@ def _check_trainable_population(pop):
     raise ValueError(f"population {pop.name}: EventPropCompiler trains LeakyIntegrateFire "
                      f"hidden and LeakyIntegrate output populations, not "
                      f"{type(neuron).__name__}")
+
+
+def _check_non_negative(value, name) -> float:
+    if isinstance(value, bool) or not isinstance(value, Number) or not value >= 0:
+        raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+    return float(value)
+
+
+def _check_lambda(value, name):
+    """A number, or {population: number} (keys reduced to their populations)."""
+    if isinstance(value, dict):
+        return {get_underlying_pop(pop): _check_non_negative(lam, f"{name}[{pop!r}]")
+                for pop, lam in value.items()}
+    return _check_non_negative(value, name)

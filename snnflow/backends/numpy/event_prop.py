@@ -65,18 +65,27 @@ class _Connection:
 class EventProp:
     """Tape and adjoint pass for one batch at a time on a NumpyEngine.
 
-    ``losses`` maps output populations to Loss objects. ``reg_lambda_upper``
-    penalises hidden neurons whose mean spike count over the batch exceeds
-    ``reg_nu_upper``: each of their spikes adds lambda (count - nu) to the jump,
-    pushing the weights onto them down."""
+    ``losses`` maps output populations to Loss objects. ``reg_lambdas`` maps hidden
+    populations to (upper, lower) strengths: a neuron whose mean spike count over
+    the batch (over all ranks) is c gets lambda (c - ``reg_nu_upper``), with the
+    upper strength above nu and the lower one below it, added to each of its jumps,
+    pushing the weights onto it down (or up). ``max_spikes`` bounds the spikes of
+    one neuron in one example. With ``per_timestep_loss`` the loss is applied to V
+    at every step and averaged. ``reduce_sum`` sums a value over the ranks of a
+    data-parallel run (identity in one process)."""
 
-    def __init__(self, engine, losses, reg_lambda_upper=0.0, reg_nu_upper=0.0):
+    def __init__(self, engine, losses, reg_lambdas=None, reg_nu_upper=0.0,
+                 max_spikes=None, per_timestep_loss=False, reduce_sum=None):
         self.engine = engine
         self.dt = engine.dt
         self.timesteps = engine.evaluate_timesteps
         self.losses = losses
-        self.reg_lambda_upper = reg_lambda_upper
+        self.reg_lambdas = {pop: lams for pop, lams in (reg_lambdas or {}).items()
+                            if any(lams)}
         self.reg_nu_upper = reg_nu_upper
+        self.max_spikes = max_spikes
+        self.per_timestep_loss = per_timestep_loss
+        self.reduce_sum = reduce_sum or (lambda value: value)
         # Input populations only replay data: they need spikes on tape, no adjoint
         self.pops = {pop: _Population(state, self.dt) for pop, state in engine.pops.items()
                      if pop.neuron.input_kind is None}
@@ -88,9 +97,12 @@ class EventProp:
             self.incoming[state.conn.target].append(conn)
             if state.conn.source in self.pops:
                 self.pops[state.conn.source].outgoing.append(conn)
-        self.sources = {c.conn.source for c in self.conns}
+        # In the network's order, so every check reports the same population first
+        sources = {c.conn.source for c in self.conns}
+        self.sources = [pop for pop in engine.pops if pop in sources]
         self.traced = [pop for pop in losses
-                       if type(pop.neuron.readout) in (readouts.MaxVar, readouts.Var)]
+                       if type(pop.neuron.readout) in (readouts.MaxVar, readouts.Var)
+                       or per_timestep_loss]
 
     def weights(self) -> dict:
         """{Connection: the engine's float32 weight array} (live, not a copy)."""
@@ -114,11 +126,33 @@ class EventProp:
         for pop, steps in self.trace.items():
             steps.append(engine_pops[pop].state["v"].astype(F64))
 
-    def gradients(self, y_true: dict):
-        """(batch-mean loss, {Connection: float64 gradient}) for the batch on tape;
-        ``y_true`` maps each output population to this batch's labels or targets."""
-        loss, drive = self._loss_gradients(y_true)
+    def check_spike_budget(self):
+        """Refuse a batch in which a neuron spiked more than max_spikes times in one
+        example (mlGeNN's backward pass would drop the extra spikes)."""
+        if self.max_spikes is None:
+            return
+        for pop, steps in self.spikes.items():
+            if not steps:
+                continue
+            counts = np.sum(steps, axis=0, dtype=np.int64)
+            busiest = int(counts.max(initial=0))
+            if busiest > self.max_spikes:
+                example, neuron = np.unravel_index(np.argmax(counts), counts.shape)
+                raise ValueError(
+                    f"population {pop.name}: neuron {neuron} spiked {busiest} times in one "
+                    f"example (batch position {example}), more than "
+                    f"EventPropCompiler max_spikes={self.max_spikes}; raise max_spikes to "
+                    f"at least {busiest} (or regularise the spike counts)")
+
+    def gradients(self, y_true: dict, scale=1.0, num_examples_total=None):
+        """(loss, {Connection: float64 gradient}) for the batch on tape; ``y_true``
+        maps each output population to this batch's labels or targets. The loss is
+        the batch mean times ``scale`` (a rank's share of a batch split over ranks:
+        its examples / the whole batch's); regularisation averages spike counts over
+        ``num_examples_total`` examples (this batch's when None)."""
+        loss, drive = self._loss_gradients(y_true, scale)
         num_examples = len(next(iter(y_true.values())))
+        self._num_examples_total = num_examples_total or num_examples
         adjoint_v = {pop: np.zeros((num_examples, p.pop.num_neurons))
                      for pop, p in self.pops.items()}
         adjoint_syn = {c: np.zeros((num_examples, c.target.pop.num_neurons))
@@ -157,8 +191,10 @@ class EventProp:
             # this step's spikes arrive
             rate = (adjoint_syn[c] * c.inv_tau_syn - c.kappa * adjoint_v[c.target.pop])
             drive += rate @ self._weights[c].T
-        if self.reg_lambda_upper:
-            drive -= self.reg_lambda_upper * np.maximum(mean_counts - self.reg_nu_upper, 0.0)
+        if p.pop in self.reg_lambdas:
+            upper, lower = self.reg_lambdas[p.pop]
+            excess = mean_counts - self.reg_nu_upper
+            drive -= np.where(excess > 0, upper, lower) * excess
         slope_before = (p.input_scale * self.current[p.pop][step] / self.dt
                         - p.v_thresh * p.inv_tau_mem)
         slope_after = slope_before + p.reset_step * p.inv_tau_mem
@@ -167,30 +203,42 @@ class EventProp:
         return np.where(crossing, (slope_after * adjoint - drive) / safe, adjoint)
 
     def _mean_spike_counts(self):
-        return {pop: (np.sum(self.spikes[pop], axis=(0, 1)) / len(self.spikes[pop][0])
-                      if self.reg_lambda_upper and pop in self.spikes else 0.0)
-                for pop in self.pops}
+        counts = {}
+        for pop in self.pops:
+            if pop in self.reg_lambdas and pop in self.spikes:
+                total = np.sum(self.spikes[pop], axis=(0, 1), dtype=np.float64)
+                counts[pop] = self.reduce_sum(total) / self._num_examples_total
+            else:
+                counts[pop] = 0.0
+        return counts
 
-    def _loss_gradients(self, y_true):
+    def _loss_gradients(self, y_true, scale=1.0):
         """The batch's loss and, per output, a function step -> dL/dV at that step."""
         total = 0.0
         drive = {}
         for pop, loss in self.losses.items():
             readout = pop.neuron.readout
             labels = y_true[pop]
-            if isinstance(readout, readouts.Var):
-                # Per-timestep loss, averaged over the example's steps
+            if isinstance(readout, readouts.Var) or self.per_timestep_loss:
+                # Per-timestep loss, averaged over the example's steps; targets of
+                # shape (examples, timesteps, ...) give each step its own
                 trace = self.trace[pop]
-                per_step = [loss.value_and_gradient(labels, v) for v in trace]
-                total += sum(value for value, _ in per_step) / len(trace)
-                gradients = [g / len(trace) for _, g in per_step]
+                per_step_targets = np.ndim(labels) == 3
+                per_step = [loss.value_and_gradient(labels[:, step] if per_step_targets
+                                                    else labels, v)
+                            for step, v in enumerate(trace)]
+                total += scale * sum(value for value, _ in per_step) / len(trace)
+                gradients = [g * (scale / len(trace)) for _, g in per_step]
                 drive[pop] = gradients.__getitem__
                 continue
             value, gradient = loss.value_and_gradient(
                 labels, self.engine.readout(pop).reshape(len(labels), -1))
-            total += value
+            total += scale * value
+            gradient = gradient * scale
             if isinstance(readout, readouts.AvgVar):
                 drive[pop] = _constant(gradient / self.timesteps)
+            elif isinstance(readout, readouts.AvgVarExpWeight):
+                drive[pop] = _exp_weighted(gradient, self.timesteps, self.dt)
             elif isinstance(readout, readouts.SumVar):
                 drive[pop] = _constant(gradient)
             else:  # MaxVar: the first step that reached the maximum, if above 0
@@ -207,3 +255,16 @@ def _constant(value):
 
 def _at_step(value, steps):
     return lambda step: np.where(steps == step, value, 0.0)
+
+
+def _exp_weighted(value, timesteps, dt):
+    """dL/dV of AvgVarExpWeight's readout: the weight the readout kernel gives each
+    step, float32(exp(-t c)) / T at t = step dt, c = float32(1 / (T dt))."""
+    f32 = np.float32
+    c = f32(1.0 / (float(f32(dt)) * timesteps))
+    scale = F64(f32(1.0 / timesteps))
+
+    def drive(step):
+        weight = 1.0 if step == 0 else np.exp(-F64(f32(f32(step * dt) * c)))
+        return value * (weight * scale)
+    return drive

@@ -1,0 +1,285 @@
+"""EventPropCompiler's mlGeNN 2.x arguments and what they train: default_params,
+regularisation from both sides, max_spikes, per-timestep targets and losses,
+avg_var_exp_weight, RelativeMeanSquareError, train's validation arguments, and
+their refusals. Gradients are checked against finite differences of float64
+re-simulations written from the equations (docs/models.md)."""
+import numpy as np
+import pytest
+
+from snnflow import Connection, Network, Population
+from snnflow.callbacks import SpikeRecorder
+from snnflow.compilers import EventPropCompiler, InferenceCompiler
+from snnflow.compilers.event_prop_compiler import default_params
+from snnflow.connectivity import Dense
+from snnflow.initializers import Normal
+from snnflow.losses import RelativeMeanSquareError
+from snnflow.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
+from snnflow.optimisers import Adam
+from snnflow.synapses import Exponential
+from snnflow.utils.data import preprocess_spikes
+
+TAU_MEM, TAU_SYN = 10.0, 5.0
+
+
+def build(w_in, w_out, readout="avg_var", defaults=None):
+    net = Network(defaults)
+    with net:
+        inp = Population(SpikeInput(), w_in.shape[0], name="inp")
+        hid = Population(LeakyIntegrateFire(tau_mem=TAU_MEM, tau_refrac=None), w_in.shape[1],
+                         name="hid", record_spikes=True)
+        out = Population(LeakyIntegrate(tau_mem=TAU_MEM, readout=readout), w_out.shape[1],
+                         name="out")
+        Connection(inp, hid, Dense(w_in), Exponential(TAU_SYN), name="in_hid")
+        Connection(hid, out, Dense(w_out), Exponential(TAU_SYN), name="hid_out")
+    return net, inp, hid, out
+
+
+def trains_for(rng, num_examples, num_inputs, t_max=20):
+    return [preprocess_spikes(rng.uniform(0, t_max, 3 * num_inputs),
+                              np.repeat(np.arange(num_inputs), 3), num_inputs)
+            for _ in range(num_examples)]
+
+
+def hidden_spikes(net, inp, hid, out, trains, steps):
+    """(examples, steps, hidden) spikes of an inference run of the same network."""
+    compiled = InferenceCompiler(steps, batch_size=len(trains)).compile(net)
+    _, cb = compiled.predict({inp: trains}, [out], callbacks=[SpikeRecorder(hid, key="h")])
+    spikes = np.zeros((len(trains), steps, hid.num_neurons))
+    for b, (times, ids) in enumerate(zip(*cb["h"])):
+        spikes[b, np.round(times).astype(int), ids] = 1.0
+    return spikes
+
+
+def readout_traces(spikes, w, steps, scale_i=False):
+    """Output V per step (examples, steps, outputs), in float64, given hidden spikes."""
+    alpha, beta = np.exp(-1.0 / TAU_MEM), np.exp(-1.0 / TAU_SYN)
+    syn_scale = TAU_SYN * (1.0 - beta) if scale_i else 1.0
+    v_scale = 1.0 - alpha if scale_i else 1.0
+    in_syn = np.zeros((spikes.shape[0], w.shape[1]))
+    v = np.zeros_like(in_syn)
+    trace = []
+    for n in range(steps):
+        in_syn = beta * in_syn + (spikes[:, n - 1] @ w if n else 0.0)
+        v = alpha * v + v_scale * syn_scale * in_syn
+        trace.append(v)
+    return np.stack(trace, axis=1)
+
+
+def finite_differences(loss, w, h=1e-6):
+    numeric = np.zeros_like(w)
+    for index in np.ndindex(w.shape):
+        step = np.zeros_like(w)
+        step[index] = h
+        numeric[index] = (loss(w + step) - loss(w - step)) / (2 * h)
+    return numeric
+
+
+def cross_entropy(logits, labels):
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return -log_p[np.arange(len(labels)), labels].mean()
+
+
+@pytest.fixture
+def task():
+    rng = np.random.default_rng(3)
+    w_in = rng.uniform(0.0, 0.5, (8, 6)).astype(np.float32)
+    w_out = rng.normal(0.0, 0.5, (6, 3)).astype(np.float32)
+    return w_in, w_out, trains_for(rng, 4, 8), np.array([0, 1, 2, 1])
+
+
+# --- gradients of the new readouts and losses ------------------------------------------------
+
+def test_avg_var_exp_weight_gradient_equals_finite_differences(task):
+    w_in, w_out, trains, labels = task
+    steps = 30
+    net, inp, hid, out = build(w_in, w_out, readout="avg_var_exp_weight")
+    compiled = EventPropCompiler(steps, "sparse_categorical_crossentropy",
+                                 batch_size=4).compile(net)
+    _, grads = compiled.compute_gradients({inp: trains}, {out: labels})
+    spikes = hidden_spikes(net, inp, hid, out, trains, steps)
+    assert spikes.sum() > 10
+    weights = np.exp(-np.arange(steps) / steps) / steps
+
+    def loss(w):
+        return cross_entropy(np.einsum("bto,t->bo", readout_traces(spikes, w, steps),
+                                       weights), labels)
+    numeric = finite_differences(loss, w_out.astype(np.float64))
+    got = {c.name: g for c, g in grads.items()}["hid_out"]
+    np.testing.assert_allclose(got, numeric, rtol=1e-4, atol=1e-4 * np.abs(numeric).max())
+
+
+def test_per_timestep_mse_targets_train_each_step_on_its_own_target(task):
+    w_in, w_out, trains, _ = task
+    steps = 25
+    targets = np.random.default_rng(0).normal(0.0, 1.0, (4, steps, 3)).astype(np.float32)
+    net, inp, hid, out = build(w_in, w_out, readout="var", defaults=default_params)
+    compiled = EventPropCompiler(steps, "mean_square_error", batch_size=4).compile(net)
+    loss_value, grads = compiled.compute_gradients({inp: trains}, {out: targets})
+    spikes = hidden_spikes(net, inp, hid, out, trains, steps)
+
+    def loss(w):
+        error = readout_traces(spikes, w, steps, scale_i=True) - targets
+        return np.mean(error * error)
+    assert loss_value == pytest.approx(loss(w_out.astype(np.float64)), rel=1e-5)
+    numeric = finite_differences(loss, w_out.astype(np.float64))
+    got = {c.name: g for c, g in grads.items()}["hid_out"]
+    np.testing.assert_allclose(got, numeric, rtol=1e-4, atol=1e-4 * np.abs(numeric).max())
+
+
+def test_per_timestep_loss_applies_cross_entropy_at_every_step(task):
+    w_in, w_out, trains, labels = task
+    steps = 25
+    net, inp, hid, out = build(w_in, w_out)
+    compiled = EventPropCompiler(steps, "sparse_categorical_crossentropy", batch_size=4,
+                                 per_timestep_loss=True).compile(net)
+    loss_value, grads = compiled.compute_gradients({inp: trains}, {out: labels})
+    spikes = hidden_spikes(net, inp, hid, out, trains, steps)
+
+    def loss(w):
+        trace = readout_traces(spikes, w, steps)
+        return np.mean([cross_entropy(trace[:, t], labels) for t in range(steps)])
+    assert loss_value == pytest.approx(loss(w_out.astype(np.float64)), rel=1e-5)
+    numeric = finite_differences(loss, w_out.astype(np.float64))
+    got = {c.name: g for c, g in grads.items()}["hid_out"]
+    np.testing.assert_allclose(got, numeric, rtol=1e-4, atol=1e-4 * np.abs(numeric).max())
+
+
+def test_relative_mean_square_error_gradient_equals_finite_differences():
+    rng = np.random.default_rng(0)
+    readout = rng.normal(0.0, 2.0, (5, 3))
+    labels = np.array([0, 2, 1, 1, 0])
+    loss = RelativeMeanSquareError(1.0)
+    value, gradient = loss.value_and_gradient(labels, readout)
+
+    def f(r):
+        total = 0.0
+        for b, y in enumerate(labels):
+            for n in range(3):
+                if n != y:
+                    total += 0.5 * (r[b, y] - r[b, n] - 1.0) ** 2
+        return total / len(labels)
+    assert value == pytest.approx(f(readout))
+    np.testing.assert_allclose(gradient, finite_differences(f, readout), rtol=1e-6, atol=1e-9)
+
+
+# --- regularisation and max_spikes --------------------------------------------------------
+
+def test_lower_regularisation_pushes_quiet_neurons_up_and_upper_pushes_busy_ones_down(task):
+    w_in, w_out, trains, labels = task
+    net, inp, hid, out = build(w_in, w_out)
+
+    def hidden_gradient(**kwargs):
+        compiled = EventPropCompiler(30, "sparse_categorical_crossentropy", batch_size=4,
+                                     **kwargs).compile(net)
+        _, grads = compiled.compute_gradients({inp: trains}, {out: labels})
+        return {c.name: g for c, g in grads.items()}["in_hid"]
+    plain = hidden_gradient()
+    # nu far above every count: only the lower strength acts, and raises the weights
+    # (a negative gradient); far below: only the upper one, lowering them
+    below = hidden_gradient(reg_lambda_lower=1e-2, reg_lambda_upper=5.0, reg_nu_upper=100)
+    above = hidden_gradient(reg_lambda_lower=5.0, reg_lambda_upper=1e-2, reg_nu_upper=0)
+    assert (below - plain).sum() < 0 < (above - plain).sum()
+    # per-population strengths: a population not named is not regularised
+    other = hidden_gradient(reg_lambda_upper={out: 1.0}, reg_nu_upper=0)
+    np.testing.assert_array_equal(other, plain)
+
+
+def test_max_spikes_exceeded_stops_training_naming_population_and_what_to_raise(task):
+    w_in, w_out, trains, labels = task
+    net, inp, hid, out = build(w_in * 20, w_out)
+    # Inputs spike 3 times each: within budget; the overdriven hidden neurons are not
+    compiled = EventPropCompiler(30, "sparse_categorical_crossentropy", batch_size=4,
+                                 max_spikes=3).compile(net)
+    with pytest.raises(ValueError, match=r"population hid: neuron \d+ spiked \d+ times.*"
+                                         r"max_spikes=3; raise max_spikes to at least"):
+        compiled.train({inp: trains}, {out: labels}, num_epochs=1, callbacks=[])
+
+
+# --- the API: arguments, default_params, validation ------------------------------------------
+
+def test_default_params_give_mlgenn_eventprop_models():
+    net = Network(default_params)
+    with net:
+        lif = LeakyIntegrateFire()
+        li = LeakyIntegrate()
+        syn = Exponential(5.0)
+    assert (lif.relative_reset, lif.integrate_during_refrac, lif.scale_i) == (False, False, True)
+    assert li.scale_i and syn.scale_i
+
+
+def test_compiler_takes_every_mlgenn_argument():
+    compiler = EventPropCompiler(
+        example_timesteps=20, losses="sparse_categorical_crossentropy", optimiser=Adam(1e-3),
+        reg_lambda_upper=1e-9, reg_lambda_lower=1e-9, reg_nu_upper=14, max_spikes=1500,
+        strict_buffer_checking=True, per_timestep_loss=False, dt=1.0, ttfs_alpha=0.1,
+        softmax_temperature=0.5, batch_size=32, rng_seed=0, kernel_profiling=True,
+        communicator=None, selectGPUByDeviceID=True)
+    assert compiler.max_spikes == 1500 and compiler.genn_kwargs == {"selectGPUByDeviceID": True}
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"deep_r_conns": ["c"]}, "deep-R"),
+    ({"delay_learn_conns": ["c"]}, "delay_learn_conns"),
+    ({"max_spikes": 0}, "max_spikes must be an int >= 1, got 0"),
+    ({"reg_lambda_lower": -1.0}, "reg_lambda_lower must be a number >= 0, got -1.0"),
+    ({"softmax_temperature": 0}, "softmax_temperature must be a number > 0, got 0"),
+])
+def test_bad_compiler_arguments_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        EventPropCompiler(20, "sparse_categorical_crossentropy", **kwargs)
+
+
+def test_per_timestep_targets_of_the_wrong_length_are_refused(task):
+    w_in, w_out, trains, _ = task
+    net, inp, hid, out = build(w_in, w_out, readout="var")
+    compiled = EventPropCompiler(25, "mean_square_error", batch_size=4).compile(net)
+    with pytest.raises(ValueError, match=r"y\[out\]: per-timestep targets have shape "
+                                         r"\(24, 3\) per example, expected"):
+        compiled.train({inp: trains}, {out: np.zeros((4, 24, 3))}, num_epochs=1)
+
+
+def test_train_with_validation_arguments_returns_validation_results(task):
+    w_in, w_out, trains, labels = task
+    net, inp, hid, out = build(w_in, w_out)
+    compiled = EventPropCompiler(25, "sparse_categorical_crossentropy",
+                                 batch_size=2).compile(net)
+    result = compiled.train({inp: trains}, {out: labels}, num_epochs=1, callbacks=[],
+                            validation_callbacks=[], validation_split=0.5)
+    metrics, validation_metrics, _, _ = result
+    assert validation_metrics[out].state["total"] == 2 and metrics[out].state["total"] == 2
+    _, validation_metrics, _, _ = compiled.train(
+        {inp: trains}, {out: labels}, num_epochs=1, callbacks=[], validation_callbacks=[],
+        validation_x={inp: trains[:1]}, validation_y={out: labels[:1]})
+    assert validation_metrics[out].state["total"] == 1
+    with pytest.raises(ValueError, match="validation_split or validation_x"):
+        compiled.train({inp: trains}, {out: labels}, num_epochs=1, validation_split=0.5,
+                       validation_x={inp: trains}, validation_y={out: labels})
+    with pytest.raises(ValueError, match="validation_split must be a number in"):
+        compiled.train({inp: trains}, {out: labels}, num_epochs=1, validation_split=1.5)
+
+
+def test_pattern_recognition_style_training_reduces_the_error():
+    """Per-timestep targets with the default metric (scored by squared error)."""
+    rng = np.random.default_rng(0)
+    steps = 60
+    net = Network(default_params)
+    with net:
+        inp = Population(SpikeInput(), 10)
+        hid = Population(LeakyIntegrateFire(v_thresh=0.61, tau_mem=20.0, tau_refrac=None), 32)
+        out = Population(LeakyIntegrate(tau_mem=20.0, readout="var"), 2)
+        Connection(inp, hid, Dense(Normal(sd=2.5 / np.sqrt(10))), Exponential(5.0))
+        Connection(hid, hid, Dense(Normal(sd=1.5 / np.sqrt(32))), Exponential(5.0))
+        Connection(hid, out, Dense(Normal(sd=2.0 / np.sqrt(32))), Exponential(5.0))
+    times = np.arange(10) * 5.0
+    trains = [preprocess_spikes(times, np.arange(10), 10)] * 8
+    target = np.sin(np.outer(np.arange(steps), [0.05, 0.1]))
+    compiled = EventPropCompiler(steps, "mean_square_error", optimiser=Adam(0.01),
+                                 max_spikes=100, batch_size=1).compile(net)
+    errors = []
+    for epoch in range(4):
+        metrics, _ = compiled.train({inp: trains}, {out: [target] * 8}, num_epochs=1,
+                                    start_epoch=epoch, callbacks=[])
+        errors.append(metrics[out].result)
+    assert errors[-1] < errors[0]
+    del rng

@@ -1,0 +1,1 @@
+DeviceSelect_MANUAL = "manual"
