@@ -194,12 +194,14 @@ def describe_store(root, name) -> list:
              f"dt         {info.get('dt', '?')} ms"]
     if "shards" in info:
         lines.append(f"shards     {len(info['shards'])}")
+    provenance = root.attrs.get("provenance")
     if finished:
         metrics = info.get("metrics") or {}
-        lines.append("metrics    " + (", ".join(f"{output}: {value}"
-                                              for output, value in metrics.items())
-                                     or "none (a predict run)"))
-    provenance = root.attrs.get("provenance")
+        # The store names outputs only; a pipeline's provenance also names their metrics
+        names = (provenance or {}).get("metrics", {})
+        lines.append("metrics    " + (", ".join(
+            f"{output} {names[output]}: {value}" if output in names else f"{output}: {value}"
+            for output, value in metrics.items()) or "none (a predict run)"))
     if provenance:
         lines += ["", "provenance"]
         lines += [f"  {field}: {value if isinstance(value, str) else json.dumps(value)}"

@@ -198,7 +198,9 @@ class Pipeline:
                   "data": repr(data) if isinstance(data, Dataset) else _describe(x, y),
                   "data_fingerprint": fingerprint([data_fingerprint(a) for a in
                                                    [*x.values(), *y.values()]]),
-                  "engine": compiler.backend}
+                  "engine": compiler.backend,
+                  "metrics": {pop.name: snake_case(type(metric).__name__)
+                              for pop, metric in run.metric_templates.items()}}
         return _Point(run, record)
 
 

@@ -275,7 +275,9 @@ def test_inspect_describes_a_sweep_its_summary_and_points(sweep_store, capsys):
     assert (f"  v_thresh=0.5  16 examples, sparse_categorical_accuracy {accuracy[0]:.4f}\n"
             f"  v_thresh=1.0  16 examples, sparse_categorical_accuracy {accuracy[1]:.4f}") in out
     assert main(["inspect", f"{path}/points/v_thresh=1.0"]) == 0
-    assert "finished   yes\nexamples   16" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "finished   yes\nexamples   16" in out
+    assert f"metrics    output sparse_categorical_accuracy: {accuracy[1]}" in out
 
 
 def test_plot_draws_a_sweeps_metric(sweep_store, tmp_path, monkeypatch, capsys):

@@ -104,7 +104,8 @@ def test_docs_build_strictly(tmp_path):
     site = tmp_path / "site"
     done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict",
                            "--config-file", str(ROOT / "mkdocs.yml"), "--site-dir", str(site)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=240)
+                          # mkdocs-jupyter keeps a cache in the folder it runs in
+                          cwd=tmp_path, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr
     assert "WARNING" not in done.stderr
     api = (site / "api" / "index.html").read_text()

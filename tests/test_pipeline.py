@@ -87,6 +87,7 @@ def test_run_equals_in_process_with_provenance_and_timings(client, data, tmp_pat
     assert record["parameters"]["evaluate_timesteps"] == 10
     assert record["parameters"]["batch_size"] == 8
     assert record["engine"] == "numpy"
+    assert list(record["metrics"].values()) == ["sparse_categorical_accuracy"]
     assert record["cluster"] == {"workers": 2, "threads": 2}
     assert record["data_fingerprint"] == fingerprint([data_fingerprint(data[0]),
                                                       data_fingerprint(data[1])])
