@@ -283,3 +283,92 @@ def test_pattern_recognition_style_training_reduces_the_error():
         errors.append(metrics[out].result)
     assert errors[-1] < errors[0]
     del rng
+
+
+# --- sparse and convolutional connectivity -----------------------------------------------
+
+def conv_and_dense_gradients(connectivity_for):
+    """Gradients of a network whose input connection is sparse or convolutional,
+    and of the same network with that connection's weights as a Dense matrix."""
+    rng = np.random.default_rng(5)
+    trains = trains_for(rng, 3, 36, t_max=15)
+    labels = np.array([0, 1, 2])
+    results = []
+    for dense in (False, True):
+        net = Network(default_params)
+        with net:
+            inp = Population(SpikeInput(), (6, 6, 1), name="inp")
+            hid = Population(LeakyIntegrateFire(tau_mem=TAU_MEM, tau_refrac=None),
+                             (4, 4, 2), name="hid")
+            out = Population(LeakyIntegrate(tau_mem=TAU_MEM, readout="avg_var"), 3, name="out")
+            conn = Connection(inp, hid, connectivity_for(rng if not dense else None),
+                              Exponential(TAU_SYN), name="in_hid")
+            Connection(hid, out, Dense(np.random.default_rng(1).normal(0, 0.5, (32, 3))),
+                       Exponential(TAU_SYN), name="hid_out")
+        compiled = EventPropCompiler(30, "sparse_categorical_crossentropy",
+                                     batch_size=3).compile(net)
+        if not dense:
+            matrix = compiled.engine.conns[0].propagator.matrix
+            expanded = matrix.toarray()
+        else:
+            compiled.engine.conns[0].propagator.matrix[...] = expanded
+        _, grads = compiled.compute_gradients({inp: trains}, {out: labels})
+        results.append((grads[conn], matrix))
+    (sparse_grad, matrix), (dense_grad, _) = results
+    return sparse_grad, matrix, dense_grad
+
+
+def test_conv2d_kernel_gradient_sums_the_dense_gradient_over_shared_synapses():
+    from snnflow.connectivity import Conv2D
+    kernel = np.random.default_rng(2).normal(0.4, 0.3, (3, 3, 1, 2)).astype(np.float32)
+    sparse_grad, matrix, dense_grad = conv_and_dense_gradients(
+        lambda rng: Conv2D(kernel, 2, 3) if rng is not None else Dense(0.0))
+    assert sparse_grad.shape == kernel.shape and np.abs(dense_grad).max() > 0
+    # The kernel entry of every synapse, from a convolution of numbered kernels
+    rows, cols = np.nonzero(matrix.toarray())
+    expected = np.zeros(kernel.size)
+    values = matrix.toarray()[rows, cols]
+    for entry in range(kernel.size):
+        shares = np.isclose(values, kernel.ravel()[entry])
+        expected[entry] = dense_grad[rows[shares], cols[shares]].sum()
+    np.testing.assert_allclose(sparse_grad.ravel(), expected, rtol=1e-9, atol=1e-12)
+
+
+def test_fixed_probability_gradient_is_the_dense_gradient_at_each_synapse():
+    from snnflow.connectivity import FixedProbability
+    sparse_grad, matrix, dense_grad = conv_and_dense_gradients(
+        lambda rng: FixedProbability(0.5, Normal(mean=0.3, sd=0.2)) if rng is not None
+        else Dense(0.0))
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    np.testing.assert_allclose(sparse_grad, dense_grad[rows, matrix.indices], rtol=1e-9,
+                               atol=1e-12)
+
+
+def test_sparse_connection_out_of_a_hidden_layer_back_propagates_as_dense():
+    """A sparse connection's weights carry the adjoint back into the hidden layer
+    (its spikes' jumps) exactly as the same weights in a Dense matrix do."""
+    from snnflow.connectivity import FixedProbability
+    rng = np.random.default_rng(7)
+    trains = trains_for(rng, 3, 8)
+    labels = np.array([0, 1, 2])
+    w_in = rng.uniform(0.0, 0.5, (8, 6)).astype(np.float32)
+    grads = []
+    for dense in (False, True):
+        net = Network()
+        with net:
+            inp = Population(SpikeInput(), 8)
+            hid = Population(LeakyIntegrateFire(tau_mem=TAU_MEM), 6)
+            out = Population(LeakyIntegrate(tau_mem=TAU_MEM, readout="avg_var"), 3)
+            c_in = Connection(inp, hid, Dense(w_in), Exponential(TAU_SYN))
+            Connection(hid, out, FixedProbability(0.6, Normal(sd=0.8)) if not dense
+                       else Dense(0.0), Exponential(TAU_SYN))
+        compiled = EventPropCompiler(30, "sparse_categorical_crossentropy",
+                                     batch_size=3, rng_seed=3).compile(net)
+        if not dense:
+            expanded = compiled.engine.conns[1].propagator.matrix.toarray()
+        else:
+            compiled.engine.conns[1].propagator.matrix[...] = expanded
+        _, g = compiled.compute_gradients({inp: trains}, {out: labels})
+        grads.append(g[c_in])
+    assert np.abs(grads[1]).max() > 0
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-9, atol=1e-12)

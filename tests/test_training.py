@@ -370,7 +370,8 @@ def test_bad_networks_and_losses_are_refused_at_compile():
         a = Population(SpikeInput(), 3)
         b = Population(LeakyIntegrate(readout="avg_var"), 3)
         Connection(a, b, OneToOne(1.0), Exponential(5.0))
-    with pytest.raises(ValueError, match="Dense connectivity only"):
+    with pytest.raises(ValueError, match="Dense, FixedProbability and Conv2D connectivity, got "
+                                         "OneToOne"):
         EventPropCompiler(10, "sparse_categorical_crossentropy").compile(other)
     delta = Network()
     with delta:

@@ -272,6 +272,7 @@ class CompiledTrainingNetwork(CompiledInferenceNetwork):
                 gradients = {conn: self._reduce_sum(g) for conn, g in gradients.items()}
             for conn, gradient in gradients.items():
                 self.optimiser.step(weights[conn], gradient, self._optimiser_state[conn])
+            self.event_prop.sync()
             if len(examples):
                 callback_list.end_batch(batch, data.metrics)
         if self.communicator is not None:

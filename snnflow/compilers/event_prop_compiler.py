@@ -6,7 +6,7 @@ from numbers import Number
 import numpy as np
 
 from .. import readouts
-from ..connectivity import Dense
+from ..connectivity import Conv2D, Dense, FixedProbability
 from ..losses import SparseCategoricalCrossentropy, get_loss
 from ..neurons import LeakyIntegrate, LeakyIntegrateFire, LeakyIntegrateFireInput
 from ..optimisers import get_optimiser
@@ -16,6 +16,7 @@ from .compiled_training_network import CompiledTrainingNetwork
 from .inference_compiler import InferenceCompiler
 from .validation import check_network, check_positive_int
 
+TRAINABLE_CONNECTIVITY = (Dense, FixedProbability, Conv2D)
 TRAINABLE_READOUTS = (readouts.AvgVar, readouts.AvgVarExpWeight, readouts.SumVar,
                       readouts.MaxVar, readouts.Var)
 
@@ -140,9 +141,10 @@ class EventPropCompiler(InferenceCompiler):
                 raise ValueError(f"connection {conn.name}: EventPropCompiler does not train "
                                  f"connections with synaptic delays yet, got delay="
                                  f"{conn.connectivity.delay!r}")
-            if not isinstance(conn.connectivity, Dense):
-                raise ValueError(f"connection {conn.name}: EventPropCompiler trains Dense "
-                                 f"connectivity only, got {type(conn.connectivity).__name__}")
+            if not isinstance(conn.connectivity, TRAINABLE_CONNECTIVITY):
+                raise ValueError(f"connection {conn.name}: EventPropCompiler trains Dense, "
+                                 f"FixedProbability and Conv2D connectivity, got "
+                                 f"{type(conn.connectivity).__name__}")
             if not isinstance(conn.synapse, Exponential):
                 raise ValueError(f"connection {conn.name}: EventPropCompiler needs "
                                  f"Exponential synapses, got {type(conn.synapse).__name__}")

@@ -47,12 +47,33 @@ class _Population:
 
 
 class _Connection:
+    """One trained connection. ``weight`` is the engine's own matrix (a dense array,
+    or a CSR array for sparse connectivity). ``param`` is what the optimiser
+    updates: the dense matrix itself; the CSR's per-synapse values; or, for a
+    convolution, its kernel, whose entries every synapse of that entry shares
+    (``entry``), written back into the matrix by ``sync``."""
+
     def __init__(self, state, target, dt):
         synapse = state.synapse
         self.state = state
         self.conn = state.conn
         self.target = target
         self.weight = state.propagator.matrix  # the engine's own array, trained in place
+        self.dense = isinstance(self.weight, np.ndarray)
+        self.entry = None
+        if self.dense:
+            self.param = self.weight
+        else:
+            indptr = self.weight.indptr
+            self.rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+            self.cols = self.weight.indices
+            self.entry = kernel_entries(state.conn, self.weight)
+            if self.entry is None:
+                self.param = self.weight.data
+            else:
+                self.entry, kernel_shape = self.entry
+                self.param = np.zeros(kernel_shape, dtype=np.float32)
+                self.param.reshape(-1)[self.entry] = self.weight.data
         self.beta = F64(synapse.decay)
         self.inv_tau_syn = -np.log(self.beta) / dt
         #: inSyn -> this step's current
@@ -105,8 +126,16 @@ class EventProp:
                        or per_timestep_loss]
 
     def weights(self) -> dict:
-        """{Connection: the engine's float32 weight array} (live, not a copy)."""
-        return {c.conn: c.weight for c in self.conns}
+        """{Connection: its trained float32 parameters} (live, not a copy): the
+        weight matrix of a Dense connection, the per-synapse weights of sparse
+        connectivity (in the CSR matrix's order), a convolution's kernel."""
+        return {c.conn: c.param for c in self.conns}
+
+    def sync(self):
+        """Write kernels the optimiser changed back into the engine's matrices."""
+        for c in self.conns:
+            if c.entry is not None:
+                c.weight.data[...] = c.param.reshape(-1)[c.entry]
 
     def start_batch(self):
         self.spikes = {pop: [] for pop in self.sources}
@@ -157,7 +186,7 @@ class EventProp:
                      for pop, p in self.pops.items()}
         adjoint_syn = {c: np.zeros((num_examples, c.target.pop.num_neurons))
                        for c in self.conns}
-        grads = {c: np.zeros(c.weight.shape) for c in self.conns}
+        grads = {c: np.zeros(c.weight.shape if c.dense else c.weight.nnz) for c in self.conns}
         self._weights = {c: c.weight.astype(F64) for c in self.conns}
         spike_counts = self._mean_spike_counts()
         for step in range(len(next(iter(self.spikes.values()), [])) - 1, -1, -1):
@@ -176,9 +205,16 @@ class EventProp:
                     # Spikes of step - 1 arrived at this step
                     arrived = self.spikes[c.conn.source][step - 1]
                     if arrived.any():
-                        grads[c] += arrived.T.astype(F64) @ adjoint_syn[c]
+                        if c.dense:
+                            grads[c] += arrived.T.astype(F64) @ adjoint_syn[c]
+                        else:
+                            grads[c] += np.einsum("bs,bs->s", arrived[:, c.rows],
+                                                  adjoint_syn[c][:, c.cols])
             adjoint_v = new_v
-        return loss, {c.conn: g for c, g in grads.items()}
+        return loss, {c.conn: (g if c.entry is None else
+                               np.bincount(c.entry, g, minlength=c.param.size)
+                               .reshape(c.param.shape))
+                      for c, g in grads.items()}
 
     def _jump(self, p, step, adjoint, adjoint_v, adjoint_syn, mean_counts):
         """The membrane adjoint just before ``step``'s spikes, from the one after."""
@@ -190,7 +226,8 @@ class EventProp:
             # adjoint_v and adjoint_syn still hold the next step's values, when
             # this step's spikes arrive
             rate = (adjoint_syn[c] * c.inv_tau_syn - c.kappa * adjoint_v[c.target.pop])
-            drive += rate @ self._weights[c].T
+            drive += (rate @ self._weights[c].T if c.dense
+                      else (self._weights[c] @ rate.T).T)
         if p.pop in self.reg_lambdas:
             upper, lower = self.reg_lambdas[p.pop]
             excess = mean_counts - self.reg_nu_upper
@@ -268,3 +305,24 @@ def _exp_weighted(value, timesteps, dt):
         weight = 1.0 if step == 0 else np.exp(-F64(f32(f32(step * dt) * c)))
         return value * (weight * scale)
     return drive
+
+
+def kernel_entries(conn, matrix):
+    """(flat kernel entry of each of ``matrix``'s CSR values, kernel shape) for a
+    convolution, whose synapses share a kernel; None for other connectivity."""
+    connectivity = conn.connectivity
+    if not hasattr(connectivity, "_kernel_shape"):
+        return None
+    import copy
+    kernel_shape = connectivity._kernel_shape(conn.source.shape)
+    size = int(np.prod(kernel_shape))
+    # The same synapses, each holding its entry's number (+1: CSR drops zeros);
+    # float32 holds them exactly below 2**24
+    numbered = copy.copy(connectivity)
+    numbered.weight = (np.arange(size, dtype=np.float64) + 1).reshape(kernel_shape)
+    synapses = numbered.synapses(conn.source.shape, conn.target.shape, None)
+    entries = np.asarray(synapses.matrix.data, dtype=np.int64) - 1
+    if synapses.matrix.nnz != matrix.nnz or not np.array_equal(synapses.matrix.indices,
+                                                               matrix.indices):
+        raise ValueError(f"connection {conn.name}: could not map its synapses to its kernel")
+    return entries, tuple(kernel_shape)
