@@ -24,6 +24,7 @@ kappa = k k_syn / dt."""
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse
 
 from ... import readouts
 
@@ -206,7 +207,14 @@ class EventProp:
                     arrived = self.spikes[c.conn.source][step - 1]
                     if arrived.any():
                         if c.dense:
-                            grads[c] += arrived.T.astype(F64) @ adjoint_syn[c]
+                            # Event-driven: each arriving spike adds its target
+                            # adjoints to its row (few spikes cost far less than
+                            # the dense outer product)
+                            examples, sources = np.nonzero(arrived)
+                            pattern = scipy.sparse.csr_array(
+                                (np.ones(len(sources)), (sources, examples)),
+                                shape=(arrived.shape[1], arrived.shape[0]))
+                            grads[c] += pattern @ adjoint_syn[c]
                         else:
                             grads[c] += np.einsum("bs,bs->s", arrived[:, c.rows],
                                                   adjoint_syn[c][:, c.cols])
