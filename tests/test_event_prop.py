@@ -202,3 +202,59 @@ def test_gradients_approach_finite_differences_of_exact_continuous_time_simulati
             numeric[index] = (up - down) / (2 * h)
         error = np.linalg.norm(grads[name] - numeric) / np.linalg.norm(numeric)
         assert error < 0.05, (name, grads[name], numeric)
+
+
+# --- first-spike-time outputs: exact continuous-time simulation ----------------------------
+
+def relative_mse(readout, labels, delta):
+    total = 0.0
+    for r, y in zip(readout, labels):
+        total += 0.5 * sum((r[y] - r[n] - delta) ** 2 for n in range(len(r)) if n != y)
+    return total / len(labels)
+
+
+def exact_first_spike_loss(w_in, input_times, labels, t_end, delay, delta):
+    """RelativeMeanSquareError of the negated first spike times, in continuous time."""
+    readouts = []
+    for per_neuron in input_times:
+        arrivals = [np.asarray(t) + delay for t in per_neuron]
+        spikes = exact_hidden_spikes(w_in, arrivals, t_end, delay)
+        assert all(len(s) for s in spikes), "every output must spike"
+        readouts.append([-s[0] for s in spikes])
+    return relative_mse(readouts, labels, delta)
+
+
+def test_first_spike_time_gradient_approaches_exact_continuous_time_finite_differences():
+    from snnflow.losses import RelativeMeanSquareError
+    rng = np.random.default_rng(3)
+    dt, t_end, delta = 1 / 64, 30.0, 1.0
+    w_in = rng.uniform(1.0, 3.0, (5, 3))
+    _, input_times = random_trains(rng, 2, 5, 2, 12.0, dt)
+    trains = [preprocess_spikes(np.concatenate(t), np.repeat(np.arange(5), 2), 5)
+              for t in input_times]
+    labels = np.array([0, 2])
+    net = Network()
+    with net:
+        inp = Population(SpikeInput(), 5)
+        out = Population(LeakyIntegrateFire(v_thresh=THRESH, tau_mem=TAU_MEM, scale_i=True,
+                                            relative_reset=False, readout="first_spike_time"),
+                         3)
+        conn = Connection(inp, out, Dense(w_in.astype(np.float32)), Exponential(TAU_SYN, True))
+    compiled = EventPropCompiler(int(t_end / dt), RelativeMeanSquareError(delta), dt=dt,
+                                 batch_size=2).compile(net)
+    loss_value, grads = compiled.compute_gradients({inp: trains}, {out: labels})
+    exact = exact_first_spike_loss(w_in, input_times, labels, t_end, dt, delta)
+    assert loss_value == pytest.approx(exact, rel=0.02)
+    h = 1e-5
+    # One weight onto each output and two more: the exact simulation is slow
+    indices = [(0, 0), (1, 1), (2, 2), (4, 0), (3, 2)]
+    numeric = np.zeros(len(indices))
+    for k, index in enumerate(indices):
+        step = np.zeros_like(w_in)
+        step[index] = h
+        numeric[k] = (exact_first_spike_loss(w_in + step, input_times, labels, t_end, dt, delta)
+                      - exact_first_spike_loss(w_in - step, input_times, labels, t_end, dt,
+                                               delta)) / (2 * h)
+    got = np.array([grads[conn][index] for index in indices])
+    error = np.linalg.norm(got - numeric) / np.linalg.norm(numeric)
+    assert error < 0.05, (got, numeric)

@@ -7,7 +7,7 @@ import numpy as np
 
 from .. import readouts
 from ..connectivity import Conv2D, Dense, FixedProbability
-from ..losses import SparseCategoricalCrossentropy, get_loss
+from ..losses import RelativeMeanSquareError, SparseCategoricalCrossentropy, get_loss
 from ..neurons import LeakyIntegrate, LeakyIntegrateFire, LeakyIntegrateFireInput
 from ..optimisers import get_optimiser
 from ..synapses import Exponential
@@ -130,6 +130,12 @@ class EventPropCompiler(InferenceCompiler):
                 raise ValueError(f"population {pop.name}: per_timestep_loss=True trains "
                                  f"sparse_categorical_crossentropy on avg_var or sum_var "
                                  f"readouts only, got {loss!r} on {pop.neuron.readout!r}")
+            if isinstance(pop.neuron.readout, readouts.FirstSpikeTime) and \
+                    not isinstance(loss, RelativeMeanSquareError):
+                raise ValueError(f"population {pop.name}: a first_spike_time readout is "
+                                 f"trained with RelativeMeanSquareError, got {loss!r} "
+                                 f"(mlGeNN's time-to-first-spike cross-entropy, with "
+                                 f"ttfs_alpha and phantom spikes, is not implemented)")
         for lam in (self.reg_lambda_upper, self.reg_lambda_lower):
             for key in (lam if isinstance(lam, dict) else {}):
                 if get_underlying_pop(key) not in network.populations:
@@ -178,11 +184,11 @@ def _check_trainable_population(pop):
     if neuron.input_kind is not None:
         return
     if isinstance(neuron, LeakyIntegrateFire):
-        if neuron.readout is not None:
-            raise ValueError(f"population {pop.name}: EventPropCompiler trains readouts "
-                             f"of LeakyIntegrate populations only, got "
-                             f"{neuron.readout!r} on LeakyIntegrateFire (mlGeNN's "
-                             f"time-to-first-spike training is not implemented)")
+        if neuron.readout is not None and not isinstance(neuron.readout,
+                                                         readouts.FirstSpikeTime):
+            raise ValueError(f"population {pop.name}: a LeakyIntegrateFire output is "
+                             f"trained with the first_spike_time readout, got "
+                             f"{neuron.readout!r}")
         if neuron.tau_refrac is not None:
             raise ValueError(f"population {pop.name}: EventPropCompiler does not support "
                              f"a refractory period (tau_refrac={neuron.tau_refrac!r})")

@@ -121,7 +121,10 @@ class EventProp:
                 self.pops[state.conn.source].outgoing.append(conn)
         # In the network's order, so every check reports the same population first
         sources = {c.conn.source for c in self.conns}
-        self.sources = [pop for pop in engine.pops if pop in sources]
+        #: Outputs read by their first spike: the loss moves those spikes
+        self.first_spike = [pop for pop in losses
+                            if isinstance(pop.neuron.readout, readouts.FirstSpikeTime)]
+        self.sources = [pop for pop in engine.pops if pop in sources or pop in self.first_spike]
         self.traced = [pop for pop in losses
                        if type(pop.neuron.readout) in (readouts.MaxVar, readouts.Var)
                        or per_timestep_loss]
@@ -180,6 +183,7 @@ class EventProp:
         the batch mean times ``scale`` (a rank's share of a batch split over ranks:
         its examples / the whole batch's); regularisation averages spike counts over
         ``num_examples_total`` examples (this batch's when None)."""
+        self._spike_drive = {}
         loss, drive = self._loss_gradients(y_true, scale)
         num_examples = len(next(iter(y_true.values())))
         self._num_examples_total = num_examples_total or num_examples
@@ -236,6 +240,10 @@ class EventProp:
             rate = (adjoint_syn[c] * c.inv_tau_syn - c.kappa * adjoint_v[c.target.pop])
             drive += (rate @ self._weights[c].T if c.dense
                       else (self._weights[c] @ rate.T).T)
+        if p.pop in self._spike_drive:
+            # The loss of a first-spike readout: dL/dt of the neuron's first spike
+            first_step, dloss_dt = self._spike_drive[p.pop]
+            drive += np.where(first_step == step, dloss_dt, 0.0)
         if p.pop in self.reg_lambdas:
             upper, lower = self.reg_lambdas[p.pop]
             excess = mean_counts - self.reg_nu_upper
@@ -257,6 +265,21 @@ class EventProp:
                 counts[pop] = 0.0
         return counts
 
+    def _first_spike_loss(self, pop, loss, labels, scale):
+        """The loss of a first_spike_time readout (the negated time of each
+        neuron's first spike, ms). A neuron that never spiked counts as spiking at
+        the end of the example, and has no spike whose time its gradient could
+        move. The gradient enters the adjoint at the first spike, as dL/dt."""
+        spikes = np.stack(self.spikes[pop])
+        spiked = spikes.any(axis=0)
+        first_step = np.where(spiked, np.argmax(spikes, axis=0), -1)
+        end = -self.timesteps * self.dt
+        readout = np.where(spiked, self.engine.readout(pop).reshape(spiked.shape), end)
+        value, gradient = loss.value_and_gradient(labels, readout)
+        # r = -t: dL/dt = -dL/dr
+        self._spike_drive[pop] = (first_step, -scale * gradient * spiked)
+        return value
+
     def _loss_gradients(self, y_true, scale=1.0):
         """The batch's loss and, per output, a function step -> dL/dV at that step."""
         total = 0.0
@@ -275,6 +298,9 @@ class EventProp:
                 total += scale * sum(value for value, _ in per_step) / len(trace)
                 gradients = [g * (scale / len(trace)) for _, g in per_step]
                 drive[pop] = gradients.__getitem__
+                continue
+            if isinstance(readout, readouts.FirstSpikeTime):
+                total += scale * self._first_spike_loss(pop, loss, labels, scale)
                 continue
             value, gradient = loss.value_and_gradient(
                 labels, self.engine.readout(pop).reshape(len(labels), -1))
