@@ -372,3 +372,19 @@ def test_sparse_connection_out_of_a_hidden_layer_back_propagates_as_dense():
         grads.append(g[c_in])
     assert np.abs(grads[1]).max() > 0
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-9, atol=1e-12)
+
+
+def test_jumps_computed_pairwise_or_by_whole_products_agree(task, monkeypatch):
+    import snnflow.backends.numpy.event_prop as event_prop
+    w_in, w_out, trains, labels = task
+    net, inp, hid, out = build(w_in * 3, w_out)
+    results = []
+    for fraction in (0.0, 1.0):
+        monkeypatch.setattr(event_prop, "PAIRWISE_FRACTION", fraction)
+        compiled = EventPropCompiler(30, "sparse_categorical_crossentropy", batch_size=4,
+                                     reg_lambda_upper=1e-3, reg_nu_upper=1).compile(net)
+        _, grads = compiled.compute_gradients({inp: trains}, {out: labels})
+        results.append({c.name: g for c, g in grads.items()})
+    assert np.abs(results[0]["in_hid"]).max() > 0
+    for name in results[0]:
+        np.testing.assert_allclose(results[0][name], results[1][name], rtol=1e-12, atol=1e-15)

@@ -29,6 +29,9 @@ import scipy.sparse
 from ... import readouts
 
 F64 = np.float64
+#: Below this fraction of neurons spiking in a step, jumps are computed for the
+#: spiking (example, neuron) pairs alone; above it, with whole matrix products
+PAIRWISE_FRACTION = 0.125
 
 
 class _Population:
@@ -229,31 +232,49 @@ class EventProp:
                       for c, g in grads.items()}
 
     def _jump(self, p, step, adjoint, adjoint_v, adjoint_syn, mean_counts):
-        """The membrane adjoint just before ``step``'s spikes, from the one after."""
+        """The membrane adjoint just before ``step``'s spikes, from the one after;
+        computed at the spiking (example, neuron) pairs only."""
         spikes = self.spikes[p.pop][step] if p.pop in self.spikes else None
         if spikes is None or not spikes.any():
             return adjoint
-        drive = np.zeros_like(adjoint)
+        examples, neurons = np.nonzero(spikes)
+        # Few spikes: the drive of each spiking pair alone; many: whole products
+        pairwise = len(examples) < PAIRWISE_FRACTION * spikes.size
+        drive = np.zeros(len(examples))
         for c in p.outgoing:
             # adjoint_v and adjoint_syn still hold the next step's values, when
             # this step's spikes arrive
-            rate = (adjoint_syn[c] * c.inv_tau_syn - c.kappa * adjoint_v[c.target.pop])
-            drive += (rate @ self._weights[c].T if c.dense
-                      else (self._weights[c] @ rate.T).T)
+            if pairwise:
+                rate = (adjoint_syn[c][examples] * c.inv_tau_syn
+                        - c.kappa * adjoint_v[c.target.pop][examples])
+                drive += (np.einsum("ki,ki->k", rate, self._weights[c][neurons]) if c.dense
+                          else np.asarray(self._weights[c][neurons].multiply(rate)
+                                          .sum(axis=1)).ravel())
+            else:
+                rate = adjoint_syn[c] * c.inv_tau_syn - c.kappa * adjoint_v[c.target.pop]
+                full = (rate @ self._weights[c].T if c.dense
+                        else (self._weights[c] @ rate.T).T)
+                drive += full[examples, neurons]
         if p.pop in self._spike_drive:
             # The loss of a first-spike readout: dL/dt of the neuron's first spike
             first_step, dloss_dt = self._spike_drive[p.pop]
-            drive += np.where(first_step == step, dloss_dt, 0.0)
+            drive += np.where(first_step[examples, neurons] == step,
+                              dloss_dt[examples, neurons], 0.0)
         if p.pop in self.reg_lambdas:
             upper, lower = self.reg_lambdas[p.pop]
-            excess = mean_counts - self.reg_nu_upper
+            excess = _per_neuron(mean_counts, neurons) - self.reg_nu_upper
             drive -= np.where(excess > 0, upper, lower) * excess
-        slope_before = (p.input_scale * self.current[p.pop][step] / self.dt
-                        - p.v_thresh * p.inv_tau_mem)
-        slope_after = slope_before + p.reset_step * p.inv_tau_mem
-        crossing = spikes & (slope_before > 0)
-        safe = np.where(crossing, slope_before, 1.0)
-        return np.where(crossing, (slope_after * adjoint - drive) / safe, adjoint)
+        slope_before = (_per_neuron(p.input_scale, neurons)
+                        * self.current[p.pop][step][examples, neurons] / self.dt
+                        - _per_neuron(p.v_thresh * p.inv_tau_mem, neurons))
+        slope_after = slope_before + _per_neuron(p.reset_step * p.inv_tau_mem, neurons)
+        # Spikes without a crossing in continuous time (slope <= 0) carry no jump
+        crossing = slope_before > 0
+        examples, neurons = examples[crossing], neurons[crossing]
+        jumped = adjoint.copy()
+        jumped[examples, neurons] = ((slope_after[crossing] * adjoint[examples, neurons]
+                                      - drive[crossing]) / slope_before[crossing])
+        return jumped
 
     def _mean_spike_counts(self):
         counts = {}
@@ -360,3 +381,9 @@ def kernel_entries(conn, matrix):
                                                                matrix.indices):
         raise ValueError(f"connection {conn.name}: could not map its synapses to its kernel")
     return entries, tuple(kernel_shape)
+
+
+def _per_neuron(value, neurons):
+    """A parameter (a number or one value per neuron) at the given neurons."""
+    value = np.asarray(value)
+    return value if value.ndim == 0 else value[neurons]
