@@ -2,7 +2,8 @@
 
     snnflow pipelines
     snnflow run PIPELINE [PIPELINE OPTIONS]
-    snnflow inspect STORE
+    snnflow inspect STORE [--verify]
+    snnflow verify STORE
     snnflow plot STORE KEY [--example N] [--output FILE.png]
     snnflow plot SWEEP_STORE [METRIC] [--output FILE.png]
 
@@ -28,8 +29,9 @@ import runpy
 import sys
 from pathlib import Path
 
-from .store.keys import decode_key
-from .store.zarr_reader import is_key_group, open_root
+from .store import verify
+from .store.keys import decode_key, is_key_group
+from .store.zarr_reader import open_root
 
 #: The package that holds the ready pipelines: ``pipelines/`` of the source tree,
 #: installed as ``snnflow/pipelines``
@@ -82,7 +84,17 @@ def _parser():
                     "the run's metrics and provenance, and whether the run finished; for a "
                     "sweep's store, its grid, its summary and each point.")
     inspect.add_argument("store", metavar="STORE", help="path of a zarr store snnflow wrote")
+    inspect.add_argument("--verify", action="store_true",
+                         help="also read every chunk and report damage (as 'snnflow verify')")
     inspect.set_defaults(handler=_inspect, subparser=inspect)
+
+    verify = commands.add_parser(
+        "verify", help="read every chunk of a store and report damage",
+        description="Read every chunk of a run's store, check its checksum, and report "
+                    "missing chunks, failed checksums, symbolic links and missing parts; "
+                    "exit status 1 if anything is damaged.")
+    verify.add_argument("store", metavar="STORE", help="path of a zarr store snnflow wrote")
+    verify.set_defaults(handler=_verify, subparser=verify)
 
     plot = commands.add_parser(
         "plot", help="plot one recorded example, or a sweep, as a PNG",
@@ -178,6 +190,28 @@ def _inspect(args, parser):
     root = _open_root(args.store, parser)
     describe = describe_sweep if "sweep" in root.attrs else describe_store
     print("\n".join(describe(root, args.store)))
+    if args.verify:
+        print()
+        return _report_verification(args.store)
+    return 0
+
+
+def _verify(args, parser):
+    _open_root(args.store, parser)
+    return _report_verification(args.store)
+
+
+def _report_verification(store) -> int:
+    """Print what verify found; 1 if the store is damaged."""
+    problems, notes = verify(store)
+    for note in notes:
+        print(f"note: {note}")
+    if problems:
+        print(f"DAMAGED: {len(problems)} problem(s) in {store}")
+        for problem in problems:
+            print(f"  {problem}")
+        return 1
+    print(f"verified: every chunk of {store} is present and intact")
     return 0
 
 
@@ -198,7 +232,7 @@ def describe_store(root, name) -> list:
     if finished:
         metrics = info.get("metrics") or {}
         # The store names outputs only; a pipeline's provenance also names their metrics
-        names = (provenance or {}).get("metrics", {})
+        names = {**info.get("metric_names", {}), **(provenance or {}).get("metrics", {})}
         lines.append("metrics    " + (", ".join(
             f"{output} {names[output]}: {value}" if output in names else f"{output}: {value}"
             for output, value in metrics.items()) or "none (a predict run)"))
@@ -206,11 +240,13 @@ def describe_store(root, name) -> list:
         lines += ["", "provenance"]
         lines += [f"  {field}: {value if isinstance(value, str) else json.dumps(value)}"
                   for field, value in provenance.items()]
-    key_groups = sorted((name, group) for name, group in root.groups() if is_key_group(name))
+    layout = info.get("layout", 1)
+    key_groups = sorted((name, group) for name, group in root.groups()
+                        if is_key_group(name, layout))
     if not key_groups:
         lines += ["", "no recordings"]
     for group_name, group in key_groups:
-        lines += [""] + _describe_key(decode_key(group_name), group)
+        lines += [""] + _describe_key(decode_key(group_name, layout), group)
     return lines
 
 
@@ -322,7 +358,8 @@ def _plot(args, parser):
     root = _open_root(args.store, parser)
     if "sweep" in root.attrs:
         return _plot_sweep(args, parser, plot)
-    keys = [decode_key(name) for name, _ in root.groups() if is_key_group(name)]
+    layout = root.attrs["snnflow"].get("layout", 1) if "snnflow" in root.attrs else 2
+    keys = [decode_key(name, layout) for name, _ in root.groups() if is_key_group(name, layout)]
     if args.key is None:
         parser.error(f"KEY is required for a run's store; its keys are: {_key_list(keys)}")
     key = _resolve_key(args.key, keys, parser)

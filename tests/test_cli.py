@@ -63,7 +63,8 @@ def test_inspect_describes_keys_metrics_and_provenance(store, capsys):
     out = capsys.readouterr().out
     assert "finished   yes" in out
     assert "examples   5" in out and "dt         0.5 ms" in out
-    assert f"metrics    output: {list(metrics.values())[0].result}" in out
+    assert f"metrics    output sparse_categorical_accuracy: {list(metrics.values())[0].result}" \
+        in out
     assert "provenance\n  snnflow_version: 0.1.0\n  parameters: {\"tau_mem\": 20.0}\n" \
            "  engine: numpy" in out
     spikes = sum(len(ids) for ids in cb_data["spikes"][1])

@@ -307,7 +307,7 @@ def test_zarr_store_object_round_trip_equals_memory():
                 for got, want in zip(recorded[key][part], memory[key][part], strict=True):
                     np.testing.assert_array_equal(got, want)
         np.testing.assert_array_equal(np.stack(list(recorded["v"])), np.stack(memory["v"]))
-    assert zarr.open_group(store, mode="r")["k_22v_22/p000000/values"].shape == \
+    assert zarr.open_group(store, mode="r")["v/p000000/values"].shape == \
         (EXAMPLES, T, 3)
 
 

@@ -8,7 +8,7 @@ import numpy as np
 from ..utils.callback_list import resolve_callbacks
 from ..utils.network import get_underlying_pop
 from ..metrics import get_metrics
-from ..store import open_recording
+from ..store import metric_names, open_recording
 from .compiled_network import CompiledNetwork
 from .dataset import (batches_of, check_readouts, check_spike_budget, prepare_evaluation,
                       prepare_inputs, prepare_outputs)
@@ -125,8 +125,9 @@ class CompiledInferenceNetwork(CompiledNetwork):
             # The recording stays unfinished; its writer must not outlive the run
             recording.abort()
             raise
-        recording.close({k.name: m.result
-                         for k, m in metric_objects.items()})
+        recording.close({k.name: m.result for k, m in metric_objects.items()},
+                        metric_names({get_underlying_pop(k): m
+                                      for k, m in metric_objects.items()}))
         return metric_objects, callback_list.get_data()
 
     def _test(self, callback_list, batches, metric_objects, after_batch):

@@ -21,7 +21,7 @@ from ..compilers.dataset import (check_readouts, check_spike_budget, prepare_eva
                                  prepare_inputs)
 from ..compilers.validation import check_network
 from ..utils.network import get_underlying_pop
-from ..store import MemoryRecording, ZarrRun, open_store, part_name
+from ..store import MemoryRecording, ZarrRun, metric_names, open_store, part_name
 from ..store.memory import MemorySink
 from ..utils.fingerprint import data_fingerprint, fingerprint
 from .cluster import check_client, connect, logger
@@ -107,13 +107,19 @@ def run_together(client, runs):
         # On the client's own event loop: as_completed would otherwise take the
         # default client's, which may be another (even a closed) client's
         for future in as_completed(futures, loop=client.loop):
-            run, index = futures[future]
-            if run.shard_done(index, future.result()):
+            run, index = futures.pop(future)
+            result = future.result()
+            # Released at once: a future still held would have Dask recompute the
+            # shard if the worker holding its result died, while the driver merges
+            del future
+            if run.shard_done(index, result):
                 yield run.finish()
     finally:
         client.cancel([future for future in futures if not future.done()])
+        futures.clear()
         for run in runs:
             run.close()
+            run.release()
 
 
 def log_reuse(run):
@@ -133,13 +139,18 @@ def _label_shapes(y):
             if is_lazy(labels) else labels for key, labels in y.items()}
 
 
+class _NoEngine:
+    """The driver simulates nothing: recorders set up against it read nothing."""
+    records_vars = False
+
+
 class _Description:
     """Stands in for a compiled network while callbacks are checked on the driver."""
 
     def __init__(self, network, compiler):
         self.network = network
         self.compiler = compiler
-        self.engine = None
+        self.engine = _NoEngine()
         self.example_timesteps = compiler.evaluate_timesteps
 
 
@@ -251,7 +262,8 @@ class Run:
                 if index in self.results:
                     continue
                 shard = Shard(self.run_id, index, start, stop, self.size, self.model_key,
-                              self.mode, self.store, part_name(index))
+                              self.mode, self.store, part_name(index), self.zarr_run.writer
+                              if self.zarr_run is not None else None)
                 # Inside the task, not scattered: scattered data dies with its
                 # worker, and the shard could not be rerun elsewhere
                 inputs = {pop: _shard_of(data, start, stop) for pop, data in self.inputs.items()}
@@ -286,13 +298,19 @@ class Run:
         self.cb_data = self._merge_callback_data()
         if self.zarr_run is not None:
             self.zarr_run.finish([part_name(i) for i in range(len(self.shards))],
-                                 {pop.name: m.result for pop, m in self.merged_metrics.items()})
-            recorded = open_store(self.store)
+                                 {pop.name: m.result for pop, m in self.merged_metrics.items()},
+                                 metric_names=metric_names(self.merged_metrics))
+            recorded = open_store(self.zarr_run.zarr_store, name=str(self.store))
             self.cb_data.update({k: recorded[k] for k in self.layouts})
         self.timings = {stage: sum(r.timings[stage] for r in self.shard_results)
                         for stage in SHARD_STAGES}
         self.timings["merge"] = time.perf_counter() - began
         return self
+
+    def release(self):
+        """Give the store's lease back (once the run has finished or failed)."""
+        if self.zarr_run is not None:
+            self.zarr_run.release()
 
     def close(self):
         """Stop following progress (once); the bars show what was done."""

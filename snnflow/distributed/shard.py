@@ -25,6 +25,7 @@ class Shard:
     mode: str           # "evaluate" or "predict"
     store: object = None
     part: str = ""
+    writer: str = None  # the id of the run's lease on the store
 
     @property
     def examples(self) -> str:
@@ -153,14 +154,20 @@ class TimedRecording:
         self.recording.start()
         self.seconds += time.perf_counter() - began
 
-    def close(self, metrics=None):
+    def close(self, metrics=None, metric_names=None):
         began = time.perf_counter()
-        self.recording.close(metrics)
+        self.recording.close(metrics, metric_names)
         self.seconds += time.perf_counter() - began
 
 
 def run_shard(shard: Shard, network, compiler, inputs, outputs, metrics, callbacks):
-    """Simulate the shard on this worker's cached model; errors name the shard."""
+    """Simulate the shard on this worker's cached model; errors name the shard.
+    A shard the store holds finished already (Dask reruns a task whose result
+    was lost with its worker) is not run again: its stored result is returned."""
+    if shard.store is not None:
+        stored = PartRecording(shard.store, shard.part, shard.writer).finished()
+        if stored is not None:
+            return stored
     began = time.perf_counter()
     compiled, lock = model_cache(get_worker()).get(shard.model_key, network, compiler)
     build = time.perf_counter() - began
@@ -168,7 +175,7 @@ def run_shard(shard: Shard, network, compiler, inputs, outputs, metrics, callbac
     inputs = {pop: read_on_worker(data, shard.start, shard.stop) for pop, data in inputs.items()}
     templates = resolve_callbacks(callbacks)
     callbacks = templates + [ShardProgress(progress_topic(shard.run), shard.index)]
-    recording = TimedRecording(PartRecording(shard.store, shard.part)
+    recording = TimedRecording(PartRecording(shard.store, shard.part, shard.writer)
                                if shard.store is not None else MemoryRecording())
     try:
         outputs = {pop: labels_on_worker(labels, shard.start, shard.stop, metrics.get(pop), pop)
@@ -202,7 +209,8 @@ def run_shard(shard: Shard, network, compiler, inputs, outputs, metrics, callbac
                          {o.name: p for o, p in predictions.items()}, timings)
     if shard.store is not None:
         began = time.perf_counter()
-        recording.recording.mark_complete(result)
+        # A duplicate attempt that finished first wins; its result is the one kept
+        result = recording.recording.mark_complete(result)
         # The marker holds the result, so its own write time reaches only the caller
         timings["write"] += time.perf_counter() - began
     return result

@@ -56,7 +56,7 @@ class MemoryRecording:
     def end_batch(self):
         pass
 
-    def close(self, metrics=None):
+    def close(self, metrics=None, metric_names=None):
         pass
 
     def abort(self):

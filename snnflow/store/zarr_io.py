@@ -11,7 +11,9 @@ import asyncio
 import dataclasses
 import os
 import shutil
+import threading
 
+import google_crc32c
 import numpy as np
 import zarr
 from zarr.core.buffer import default_buffer_prototype
@@ -26,8 +28,8 @@ BLOSC_LZ4 = {"cname": "lz4", "clevel": 5}
 
 def array_metadata(shape, dtype, chunks, dimension_names) -> ArrayV3Metadata:
     """The metadata zarr.create_array gives an array of these properties, with
-    fill value 0, Blosc (BLOSC_LZ4, byte shuffle) compression and "." between a
-    chunk key's coordinates."""
+    fill value 0, Blosc (BLOSC_LZ4, byte shuffle) compression, a crc32c checksum
+    on every chunk and "." between a chunk key's coordinates."""
     dtype = np.dtype(dtype)
     blosc = zarr.codecs.BloscCodec(**BLOSC_LZ4, shuffle="shuffle", typesize=dtype.itemsize)
     return ArrayV3Metadata.from_dict({
@@ -36,8 +38,14 @@ def array_metadata(shape, dtype, chunks, dimension_names) -> ArrayV3Metadata:
         "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": list(chunks)}},
         # "c.0.0": chunks are files side by side, with no directory to create per chunk
         "chunk_key_encoding": {"name": "default", "configuration": {"separator": "."}},
-        "codecs": [zarr.codecs.BytesCodec().to_dict(), blosc.to_dict()],
+        "codecs": [zarr.codecs.BytesCodec().to_dict(), blosc.to_dict(),
+                   zarr.codecs.Crc32cCodec().to_dict()],
         "dimension_names": list(dimension_names), "storage_transformers": []})
+
+
+def with_checksum(encoded: bytes) -> bytes:
+    """``encoded`` followed by its crc32c, as zarr's crc32c codec stores a chunk."""
+    return encoded + np.uint32(google_crc32c.value(encoded)).tobytes()
 
 
 def group_metadata(attributes=None) -> GroupMetadata:
@@ -69,12 +77,14 @@ def put(store, items: dict, atomic=False):
     metadata document must be; a chunk is trusted only once its part is complete)."""
     if isinstance(store, LocalStore):
         for key, value in items.items():
-            path = os.path.join(store.root, key)
-            written = path + ".partial" if atomic else path
+            path = inside(store, key)
+            written = path + f".partial-{os.getpid()}-{threading.get_ident()}" if atomic \
+                else path
             try:
                 _write_file(written, value)
             except FileNotFoundError:   # its directory's first file
                 os.makedirs(os.path.dirname(path), exist_ok=True)
+                inside(store, key)
                 _write_file(written, value)
             if atomic:
                 os.replace(written, path)
@@ -85,6 +95,89 @@ def put(store, items: dict, atomic=False):
         await asyncio.gather(*(store.set(key, buffer.from_bytes(value))
                                for key, value in items.items()))
     sync(put_all())
+
+
+def inside(store: LocalStore, key: str) -> str:
+    """The file of ``key`` in a local store, checked to lie inside the store: no
+    folder on the way to it may be a symbolic link (which could lead out of it)."""
+    root = os.fspath(store.root)
+    path = os.path.join(root, key)
+    folder = os.path.dirname(key)
+    while folder:
+        if os.path.islink(os.path.join(root, folder)):
+            raise StoreDamagedError(f"{os.path.join(root, folder)!r} is a symbolic link; "
+                                    f"snnflow neither writes nor deletes through links in a "
+                                    f"store")
+        folder = os.path.dirname(folder)
+    if os.path.islink(path):
+        raise StoreDamagedError(f"{path!r} is a symbolic link; snnflow neither writes nor "
+                                f"deletes through links in a store")
+    return path
+
+
+def put_if_absent(store, key: str, value: bytes) -> bool:
+    """Store ``value`` under ``key`` unless something is there already, atomically
+    (one writer wins); True if this call wrote it."""
+    if isinstance(store, LocalStore):
+        path = inside(store, key)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        partial = path + f".partial-{os.getpid()}-{threading.get_ident()}"
+        _write_file(partial, value)
+        try:
+            os.link(partial, path)      # fails if path exists: exclusive and atomic
+            return True
+        except FileExistsError:
+            return False
+        finally:
+            os.unlink(partial)
+
+    async def set_once():
+        if await store.exists(key):
+            return False
+        await store.set_if_not_exists(key, default_buffer_prototype().buffer.from_bytes(value))
+        got = await store.get(key, default_buffer_prototype())
+        return got is not None and got.to_bytes() == value
+    return sync(set_once())
+
+
+def get(store, key: str):
+    """The bytes stored under ``key``, or None."""
+    if isinstance(store, LocalStore):
+        try:
+            with open(inside(store, key), "rb") as file:
+                return file.read()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+    value = sync(store.get(key, default_buffer_prototype()))
+    return None if value is None else value.to_bytes()
+
+
+def exists(store, key: str) -> bool:
+    if isinstance(store, LocalStore):
+        return os.path.isfile(os.path.join(store.root, key))
+    return sync(store.exists(key))
+
+
+def list_prefix(store, prefix: str) -> list:
+    """Every key under ``prefix`` (a folder, ending in '/'); links are not followed."""
+    if isinstance(store, LocalStore):
+        keys = []
+        base = os.path.join(store.root, prefix)
+        for folder, dirs, files in os.walk(base):
+            relative = os.path.relpath(folder, store.root).replace(os.sep, "/")
+            relative = "" if relative == "." else relative + "/"
+            keys += [relative + name for name in files + [d for d in dirs if os.path.islink(
+                os.path.join(folder, d))]]
+        return keys
+
+    async def collect():
+        return [key async for key in store.list_prefix(prefix)]
+    return sync(collect())
+
+
+class StoreDamagedError(OSError):
+    """A store holds something snnflow did not write there, or lacks what it did:
+    a missing chunk, a failed checksum, a symbolic link."""
 
 
 def _write_file(path, value):
@@ -101,13 +194,53 @@ def put_nodes(store, nodes: dict):
 
 
 def delete(store, paths):
-    """Remove everything under each of ``paths`` (nothing there is fine)."""
+    """Remove everything under each of ``paths`` (nothing there is fine), never
+    following a symbolic link: a link is removed, not what it points at."""
     if isinstance(store, LocalStore):
         for path in paths:
-            if (store.root / path).exists():
-                shutil.rmtree(store.root / path)
+            full = os.path.join(store.root, path)
+            inside(store, os.path.join(os.path.dirname(path), "_"))   # the folders above
+            if os.path.islink(full) or os.path.isfile(full):
+                os.unlink(full)
+            elif os.path.exists(full):
+                shutil.rmtree(full)     # rmtree removes links inside, never follows them
         return
 
     async def delete_all():
         await asyncio.gather(*(store.delete_dir(path) for path in paths))
     sync(delete_all())
+
+
+def list_dirs(store, prefix: str) -> list:
+    """The names of the folders (groups and arrays) directly under ``prefix``."""
+    if isinstance(store, LocalStore):
+        base = os.path.join(store.root, prefix)
+        try:
+            return sorted(name for name in os.listdir(base)
+                          if os.path.isdir(os.path.join(base, name))
+                          and not os.path.islink(os.path.join(base, name)))
+        except FileNotFoundError:
+            return []
+
+    async def collect():
+        return sorted({key.rstrip("/") async for key in store.list_dir(prefix + "/")
+                       if "." not in key.rstrip("/") or key.endswith("/")} - {"zarr.json"})
+    return sync(collect())
+
+
+def clear(store, keep=()):
+    """Remove everything in the store but the keys in ``keep`` (at its root),
+    never following a symbolic link."""
+    if isinstance(store, LocalStore):
+        root = os.fspath(store.root)
+        if os.path.islink(root.rstrip("/")):
+            raise StoreDamagedError(f"{root!r} is a symbolic link; give the store's real path")
+        if not os.path.exists(root):
+            return
+        delete(store, [name for name in os.listdir(root) if name not in keep])
+        return
+
+    async def clear_all():
+        keys = [key async for key in store.list() if key not in keep]
+        await asyncio.gather(*(store.delete(key) for key in keys))
+    sync(clear_all())

@@ -1,4 +1,9 @@
-"""Reading recordings back from a zarr store, lazily."""
+"""Reading recordings back from a zarr store, lazily, checked.
+
+Every read checks that the chunks it needs exist (zarr would give the fill value
+for a missing one) and zarr's crc32c codec checks their contents; after reading,
+the store's lease must still name the run that wrote it, so data read from a store
+that another run rewrote in the meantime is never returned."""
 from __future__ import annotations
 
 import os
@@ -6,18 +11,62 @@ from functools import cached_property
 
 import numpy as np
 import zarr
+from zarr.storage import LocalStore
 
-from .keys import decode_key
+from .keys import decode_key, is_key_group
 from .layout import to_user_data
 from .sequence import RecordedSequence
+from .zarr_io import StoreDamagedError, exists
+
+#: The store layout this snnflow writes: 2 (named key groups, JSON shard results,
+#: checksums, the lease); stores without a ``layout`` field are layout 1
+LAYOUT = 2
+
+
+def store_object(store):
+    """A zarr store for ``store``: a path (a LocalStore), a URL (fsspec) or a store."""
+    if isinstance(store, (str, os.PathLike)):
+        text = os.fspath(store)
+        if "://" in text and not text.startswith("file://"):
+            return zarr.storage.FsspecStore.from_url(text)
+        return LocalStore(os.path.abspath(text.removeprefix("file://")))
+    return store
+
+
+def read_checked(array, start, stop):
+    """``array[start:stop]`` (the whole of a 0-d array when ``stop`` is None), after
+    checking that every chunk it touches exists; a failed checksum or a missing
+    chunk raises StoreDamagedError."""
+    metadata = array.metadata
+    if stop is None:
+        keys = [metadata.encode_chunk_key(())]
+    else:
+        length = metadata.chunk_grid.chunk_shape[0] if array.ndim else 1
+        first, last = start // length, (max(stop, start + 1) - 1) // length
+        rest = (0,) * (array.ndim - 1)
+        keys = [metadata.encode_chunk_key((i,) + rest) for i in range(first, last + 1)
+                if stop > start]
+    for key in keys:
+        if not exists(array.store_path.store, f"{array.path}/{key}"):
+            raise StoreDamagedError(f"chunk {key!r} of {array.path!r} is missing: the store "
+                                    f"is damaged (`snnflow verify STORE` lists all damage)")
+    try:
+        return array[()] if stop is None else array[start:stop]
+    except ValueError as error:
+        if "checksum" in str(error):
+            raise StoreDamagedError(f"a chunk of {array.path!r} in [{start}, {stop}) fails its "
+                                    f"checksum: the store is damaged") from error
+        raise
 
 
 class ZarrReader:
-    """Reads one key's complete parts, in order, as one sequence of examples."""
+    """Reads one key's complete parts, in order, as one sequence of examples.
+    ``check()``, if given, is called after every read (the writer check)."""
 
-    def __init__(self, group):
+    def __init__(self, group, check=None):
         self.group = group
         self.attrs = group.attrs.asdict()
+        self.check = check or (lambda: None)
         self.parts = [group[name] for name in self.attrs.get("parts", [])
                       if group[name].attrs.get("complete")]
         self.starts = np.cumsum([0] + [p["examples"].shape[0] for p in self.parts])
@@ -27,8 +76,13 @@ class ZarrReader:
     @cached_property
     def examples(self):
         """Global index of each recorded example (read when first asked for)."""
-        return np.concatenate([p["examples"][:] for p in self.parts]) \
-            if self.parts else np.zeros(0, np.int64)
+        return np.concatenate([self._read(p["examples"], 0, p["examples"].shape[0])
+                               for p in self.parts]) if self.parts else np.zeros(0, np.int64)
+
+    def _read(self, array, start, stop):
+        values = read_checked(array, start, stop)
+        self.check()
+        return values
 
     def _locate(self, index):
         part = int(np.searchsorted(self.starts, index, side="right")) - 1
@@ -37,16 +91,17 @@ class ZarrReader:
     def rows(self, name):
         def fetch(index):
             part, local = self._locate(index)
-            return part[name][local]
+            return self._read(part[name], local, local + 1)[0]
         return RecordedSequence(self.length, fetch)
 
     def events(self, name, transform=None):
         def fetch(index):
             part, local = self._locate(index)
             if part.path not in self._offsets:
-                self._offsets[part.path] = part["offsets"][:]
+                offsets = part["offsets"]
+                self._offsets[part.path] = self._read(offsets, 0, offsets.shape[0])
             offsets = self._offsets[part.path]
-            return part[name][offsets[local]:offsets[local + 1]]
+            return self._read(part[name], int(offsets[local]), int(offsets[local + 1]))
         return RecordedSequence(self.length, fetch, transform)
 
     def data(self):
@@ -57,27 +112,36 @@ def open_root(store, mode, attributes=None):
     """The store's root group (given ``attributes`` if it is created). Writers never
     use consolidated metadata: a store being resumed has a consolidated copy from
     its last finish that is stale."""
-    if isinstance(store, (str, os.PathLike)):
-        store = os.fspath(store)
-    return zarr.open_group(store, mode=mode, attributes=attributes,
+    return zarr.open_group(store_object(store), mode=mode, attributes=attributes,
                            use_consolidated=None if mode == "r" else False)
 
 
-def open_store(store) -> dict:
+def open_store(store, name=None) -> dict:
     """{callback key: recorded data} from a finished store, with lazy sequences in
     place of lists (the same arrays the in-memory run returns)."""
-    root = open_root(store, "r")
+    from .lease import check_writer
+    name = name or (os.fspath(store) if isinstance(store, (str, os.PathLike)) else str(store))
+    try:
+        root = open_root(store, "r")
+    except (FileNotFoundError, zarr.errors.NodeNotFoundError):
+        from .lease import read_lease
+        if read_lease(store_object(store)) is None:
+            raise
+        # A run took the store and stopped before it laid it out
+        raise ValueError(f"the run in {name!r} did not finish; run it again with the same "
+                         f"arguments to complete it") from None
     if "snnflow" not in root.attrs:
-        raise ValueError(f"{store!r} is not an snnflow store (no 'snnflow' attribute)")
-    if not root.attrs["snnflow"].get("complete"):
-        raise ValueError(f"the run in {store!r} did not finish; run it again with the same "
+        raise ValueError(f"{name!r} is not an snnflow store (no 'snnflow' attribute)")
+    info = root.attrs["snnflow"]
+    if not info.get("complete"):
+        raise ValueError(f"the run in {name!r} did not finish; run it again with the same "
                          f"arguments to complete it")
-    return {decode_key(name): ZarrReader(group).data() for name, group in root.groups()
-            if is_key_group(name)}
+    layout = info.get("layout", 1)
+    writer = info.get("writer")
+    zarr_store = root.store
 
-
-def is_key_group(name: str) -> bool:
-    """Callback keys' groups; other groups (shard results) are snnflow's own."""
-    return name.startswith("k")
-
-
+    def check():
+        if writer is not None:
+            check_writer(zarr_store, writer, name)
+    return {decode_key(key, layout): ZarrReader(group, check).data()
+            for key, group in root.groups() if is_key_group(key, layout)}

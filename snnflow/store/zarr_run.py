@@ -1,24 +1,28 @@
 """A run's zarr store: the driver owns the metadata, each shard writes its part.
 
-The driver (``ZarrRun``) checks and clears the store, creates one group per
-callback key with its attributes, and at the end lists each key's parts and
-consolidates the metadata. A shard (``PartRecording``) writes only inside its
-own part groups and, last of all, its result under ``shards/<part>``: that group
-is the marker that the shard is complete. Single-process runs are one shard."""
+The driver (``ZarrRun``) takes the store's lease, checks and clears the store,
+creates one group per callback key with its attributes, and at the end lists each
+key's parts and consolidates the metadata. A shard (``PartRecording``) writes only
+inside its own part groups and, last of all, its result as the attributes of
+``shards/<part>``: that group's zarr.json, created once and never replaced, is the
+marker that the shard is complete. Single-process runs are one shard."""
 from __future__ import annotations
 
+import json
 import os
-import pickle
 import warnings
 
-import numpy as np
 import zarr
+from zarr.storage import LocalStore
 
 from .. import __version__
 from .keys import check_keys, encode_key
 from .layout import Layout
-from .zarr_io import consolidated, delete, group_metadata, put_nodes
-from .zarr_reader import open_root, open_store
+from .lease import Lease, StoreInUseError
+from .results import array_reader, from_json, to_json, write_arrays
+from .zarr_io import (clear, consolidated, get, group_metadata, list_dirs, put_if_absent,
+                      put_nodes)
+from .zarr_reader import LAYOUT, open_root, open_store, store_object
 from .zarr_sink import ZarrSink, _BackgroundWriter
 
 SHARDS = "shards"
@@ -35,38 +39,66 @@ def part_name(shard: int) -> str:
 
 
 class ZarrRun:
-    """Driver side of a recording into ``store`` (a path or a zarr store).
+    """Driver side of a recording into ``store`` (a path, a URL or a zarr store).
 
     A store that already holds another run (a different fingerprint, or data that
     snnflow did not write) is refused unless ``overwrite=True``. A store holding
     this same run can be resumed: its complete shards are kept."""
 
     def __init__(self, store, fingerprint, overwrite=False):
-        holds_data, existing = _contents(store)
-        #: the snnflow attributes of the run the store holds (None if it holds none)
-        self.existing = existing
-        self.same_run = existing is not None and existing.get("fingerprint") == fingerprint
-        if holds_data and not self.same_run and not overwrite:
-            what = "a different run" if existing is not None else "data snnflow did not write"
-            raise FileExistsError(f"the store {store!r} already holds {what}; pass "
-                                  f"overwrite=True to replace it, or use another store")
         self.store = store
         self.overwrite = overwrite
         self.fingerprint = fingerprint
+        self.zarr_store = store_object(store)
+        self._check()
+        self.lease = Lease(self.zarr_store, _name(store))
+
+    def _check(self):
+        holds_data, existing = _contents(self.store)
+        #: the snnflow attributes of the run the store holds (None if it holds none)
+        self.existing = existing
+        self.same_run = existing is not None and existing.get("fingerprint") == self.fingerprint
+        if holds_data and not self.same_run and not self.overwrite:
+            what = "a different run" if existing is not None else "data snnflow did not write"
+            raise FileExistsError(f"the store {_name(self.store)!r} already holds {what}; pass "
+                                  f"overwrite=True to replace it, or use another store")
+        if self.same_run and not self.overwrite and existing.get("layout", 1) < LAYOUT:
+            raise FileExistsError(
+                f"the store {_name(self.store)!r} holds this run in the layout of an older "
+                f"snnflow ({existing.get('version')}), which this one does not resume; pass "
+                f"overwrite=True to run it again into it, or use another store")
+
+    @property
+    def writer(self) -> str:
+        """The id of this run's lease, which the store names as its writer."""
+        return self.lease.owner
 
     def start(self, layouts: dict, resume=False, attrs=None):
-        """Lay out the key groups; keep a resumable store's finished shards if ``resume``."""
+        """Take the lease, lay out the key groups; keep a resumable store's finished
+        shards if ``resume``."""
         check_keys(list(layouts))
         self.layouts = layouts
-        if resume and self.same_run and not self.overwrite:
-            self.root = open_root(self.store, "a")
-            self.info = self.root.attrs["snnflow"]
-            return
-        self.info = {"version": __version__, "fingerprint": self.fingerprint,
-                     "complete": False, **(attrs or {})}
-        # Clears the store
-        self.root = open_root(self.store, "w", attributes={"snnflow": self.info})
-        put_nodes(self.root.store, {SHARDS: group_metadata(), **self._key_groups([])})
+        self.lease.acquire()
+        try:
+            # Under the lease now: what the store holds may have changed since __init__
+            self._check()
+            self.store_handle = self.zarr_store
+            if resume and self.same_run and not self.overwrite:
+                self.root = open_root(self.zarr_store, "a")
+                self.info = {**self.root.attrs["snnflow"], "writer": self.writer,
+                             "complete": False}
+                put_nodes(self.zarr_store, {"": group_metadata({"snnflow": self.info})})
+                return
+            self.info = {"version": __version__, "layout": LAYOUT,
+                         "fingerprint": self.fingerprint, "writer": self.writer,
+                         "complete": False, **(attrs or {})}
+            clear(self.zarr_store, keep=("snnflow.lease.json",))
+            put_nodes(self.zarr_store, {"": group_metadata({"snnflow": self.info}),
+                                        SHARDS: group_metadata(), **self._key_groups([])})
+            self.root = open_root(self.zarr_store, "a")
+        except BaseException:
+            self.lease.release()
+            raise
 
     def _key_groups(self, parts):
         return {encode_key(key): group_metadata({"key": repr(key), "kind": layout.kind,
@@ -74,36 +106,51 @@ class ZarrRun:
                 for key, layout in self.layouts.items()}
 
     def finished_shards(self) -> dict:
-        """{part name: the shard's pickled result} of every complete shard."""
-        shards = self.root[SHARDS]
-        return {name: read_shard_result(group) for name, group in shards.groups()
-                if group.attrs.get("complete")}
+        """{part name: the shard's result} of every complete shard."""
+        return {name: result for name in list_dirs(self.zarr_store, SHARDS)
+                if (result := read_shard_result(self.zarr_store, name)) is not None}
 
-    def finish(self, part_names, metrics=None, part_nodes=None):
+    def finish(self, part_names, metrics=None, part_nodes=None, metric_names=None):
         """List the parts (every shard's, all finished) in every key group, in
         example order, and seal the store with consolidated metadata. Given the
-        parts' ``part_nodes`` ({path: metadata}), nothing is read back."""
-        key_groups = self._key_groups(list(part_names))
-        put_nodes(self.root.store, key_groups)
-        # Last: the root that says the run is complete
-        root = group_metadata({"snnflow": {**self.info, "complete": True,
-                                           "metrics": metrics or {}}})
-        if part_nodes is None:
-            # Written by the shards: zarr reads them back
-            put_nodes(self.root.store, {"": root})
-            zarr.consolidate_metadata(self.root.store)
-        else:
-            put_nodes(self.root.store, {"": consolidated(
-                root, {SHARDS: group_metadata(), **key_groups, **part_nodes})})
+        parts' ``part_nodes`` ({path: metadata}), nothing is read back. Releases
+        the lease."""
+        try:
+            self.lease.check()
+            key_groups = self._key_groups(list(part_names))
+            put_nodes(self.zarr_store, key_groups)
+            # Last: the root that says the run is complete
+            root = group_metadata({"snnflow": {**self.info, "complete": True,
+                                               "metrics": metrics or {},
+                                               "metric_names": metric_names or {}}})
+            if part_nodes is None:
+                # Written by the shards: zarr reads them back
+                put_nodes(self.zarr_store, {"": root})
+                zarr.consolidate_metadata(self.zarr_store)
+            else:
+                put_nodes(self.zarr_store, {"": consolidated(
+                    root, {SHARDS: group_metadata(), **key_groups, **part_nodes})})
+        finally:
+            self.release()
+
+    def release(self):
+        self.lease.release()
+
+
+def _name(store) -> str:
+    if isinstance(store, (str, os.PathLike)):
+        return os.fspath(store)
+    return str(store)
 
 
 def _contents(store):
     """(holds anything, its snnflow attributes or None), creating nothing."""
-    if isinstance(store, (str, os.PathLike)):
+    if isinstance(store, (str, os.PathLike)) and "://" not in os.fspath(store):
         path = os.fspath(store)
         if not os.path.exists(path):
             return False, None
-        holds_files = not os.path.isdir(path) or bool(os.listdir(path))
+        holds_files = not os.path.isdir(path) or bool(
+            set(os.listdir(path)) - {"snnflow.lease.json"})
     else:
         holds_files = False
     try:
@@ -115,11 +162,13 @@ def _contents(store):
 
 
 class PartRecording:
-    """One shard's recording: sinks writing part ``part`` of every key's group."""
+    """One shard's recording: sinks writing part ``part`` of every key's group.
+    ``writer``: the id of the run's lease, checked before the shard is marked done."""
 
-    def __init__(self, store, part: str):
+    def __init__(self, store, part: str, writer=None):
         self.store = store
         self.part = part
+        self.writer = writer
         self.sinks = {}
 
     def sink(self, key, layout: Layout):
@@ -127,48 +176,83 @@ class PartRecording:
         self.sinks[key] = sink
         return sink
 
+    def finished(self):
+        """The shard's result if it is marked complete already (a rerun of a
+        finished shard, after a lost worker), else None."""
+        return read_shard_result(store_object(self.store), self.part)
+
     def start(self, root=None):
-        """Begin the parts, in ``root`` if the store is open already."""
-        self.root = root if root is not None else open_root(self.store, "a")
-        # An earlier attempt at this shard may have left some of its part behind
-        delete(self.root.store, [f"{encode_key(key)}/{self.part}" for key in self.sinks])
-        self.writer = _BackgroundWriter()
+        """Begin the parts, in ``root`` if the store is open already. Nothing is
+        deleted: an earlier attempt at this shard wrote the same chunks, which this
+        one replaces, each atomically."""
+        self.root = root if root is not None else open_root(store_object(self.store), "a")
+        self.writer_thread = _BackgroundWriter()
         for sink in self.sinks.values():
-            sink.open(self.root.store, self.part, self.writer)
+            sink.open(self.root.store, self.part, self.writer_thread)
 
     def end_batch(self):
-        self.writer.end_batch()
+        self.writer_thread.end_batch()
 
-    def close(self, metrics=None) -> dict:
+    def close(self, metrics=None, metric_names=None) -> dict:
         """Finish the parts: {path: metadata} of every node written."""
-        self.writer.close()
+        self.writer_thread.close()
         arrays = {}
         for sink in self.sinks.values():
             arrays.update(sink.close())
         put_nodes(self.root.store, arrays)
-        # Then the part groups, which say their parts are complete
-        parts = {sink.path: group_metadata({"complete": True}) for sink in self.sinks.values()}
+        # Then the part groups, which say their parts are complete and list their chunks
+        parts = {sink.path: group_metadata({"complete": True, "chunks": sink.manifest()})
+                 for sink in self.sinks.values()}
         put_nodes(self.root.store, parts)
         return {**arrays, **parts}
 
     def abort(self):
         """Stop the writer after a failed run, leaving the part unfinished."""
-        self.writer.abort()
+        self.writer_thread.abort()
 
     def mark_complete(self, result):
-        """Write the shard's result; this group is the shard's completion marker."""
-        write_shard_result(self.root[SHARDS], self.part, result)
+        """Write the shard's result; its group is the shard's completion marker,
+        created once: a duplicate attempt's marker loses and changes nothing.
+        Returns the result the store holds."""
+        store = self.root.store
+        if self.writer is not None:
+            from .lease import check_writer
+            check_writer(store, self.writer, _name(self.store))
+        return write_shard_result(store, self.part, result, self.writer)
 
 
-def write_shard_result(shards, part, result):
-    blob = np.frombuffer(pickle.dumps(result), dtype=np.uint8)
-    group = shards.create_group(part, overwrite=True)
-    group.create_array("result", data=blob, chunks=(max(1, len(blob)),))
-    group.attrs["complete"] = True
+def write_shard_result(store, part, result, writer=None):
+    """Store ``result`` (a ShardResult) as shard ``part``'s marker, unless one is
+    there; the result the store holds afterwards."""
+    arrays = {}
+    document = to_json({"metric_states": result.metric_states,
+                        "callback_data": result.callback_data,
+                        "predictions": result.predictions, "timings": result.timings}, arrays)
+    path = f"{SHARDS}/{part}"
+    write_arrays(store, path, arrays)
+    marker = group_metadata({"complete": True, "writer": writer, "result": document})
+    from zarr.core.buffer import default_buffer_prototype
+    encoded = marker.to_buffer_dict(default_buffer_prototype())["zarr.json"].to_bytes()
+    if put_if_absent(store, f"{path}/zarr.json", encoded):
+        return result
+    return read_shard_result(store, part)
 
 
-def read_shard_result(group):
-    return pickle.loads(group["result"][:].tobytes())
+def read_shard_result(store, part):
+    """Shard ``part``'s stored result (a ShardResult), or None if it is not complete."""
+    from ..distributed.shard import ShardResult
+    raw = get(store, f"{SHARDS}/{part}/zarr.json")
+    if raw is None:
+        return None
+    attributes = json.loads(raw).get("attributes", {})
+    if not attributes.get("complete"):
+        return None
+    if "result" not in attributes:
+        raise FileExistsError("the store holds shard results of an older snnflow (pickled), "
+                              "which this one never reads; pass overwrite=True to run again")
+    group = zarr.open_group(store, path=f"{SHARDS}/{part}", mode="r", use_consolidated=False)
+    fields = from_json(attributes["result"], array_reader(group))
+    return ShardResult(**fields)
 
 
 class ZarrRecording:
@@ -192,11 +276,16 @@ class ZarrRecording:
     def end_batch(self):
         self.shard.end_batch()
 
-    def close(self, metrics=None):
-        self.run.finish([self.shard.part], metrics, self.shard.close())
-        recorded = open_store(self.run.store)
+    def close(self, metrics=None, metric_names=None):
+        self.run.finish([self.shard.part], metrics, self.shard.close(), metric_names)
+        recorded = open_store(self.run.zarr_store, name=_name(self.run.store))
         for key, sink in self.shard.sinks.items():
             sink.recorded = recorded[key]
 
     def abort(self):
         self.shard.abort()
+        self.run.release()
+
+
+__all__ = ["ZarrRun", "PartRecording", "ZarrRecording", "part_name", "StoreInUseError",
+           "LocalStore"]

@@ -14,7 +14,7 @@ import numpy as np
 
 from .keys import encode_key
 from .layout import Layout
-from .zarr_io import BLOSC_LZ4, array_metadata, put
+from .zarr_io import BLOSC_LZ4, array_metadata, put, with_checksum
 
 #: Target bytes per chunk: large enough to keep file counts low, small enough
 #: that one buffered chunk per array keeps memory flat.
@@ -51,6 +51,7 @@ class _Appender:
         self.pending = []
         self.buffered = 0
         self.stored = 0
+        self.chunks = 0     # stored so far: the part's manifest
 
     def append(self, values):
         values = np.asarray(values, dtype=self.dtype)
@@ -78,10 +79,12 @@ class _Appender:
 
     def _store_chunk(self, rows):
         coords = (self.stored // self.chunk,) + (0,) * (rows.ndim - 1)
-        # No atomic write needed: readers only trust a part once it is marked complete
+        # Atomic: a rerun of the shard (a lost worker) may store the same chunk again
+        # while a reader reads it; it holds the same bytes, never half of them
         put(self.store, {f"{self.path}/{self.metadata.encode_chunk_key(coords)}":
-                         self.encoder.encode(rows)})
+                         with_checksum(self.encoder.encode(rows))}, atomic=True)
         self.stored += len(rows)
+        self.chunks += 1
 
     def close(self):
         """Store the last, partial chunk; the array's metadata, at its final length."""
@@ -205,6 +208,10 @@ class ZarrSink:
         """Store the buffers' remainders: {path: metadata} of the part's arrays."""
         return {f"{self.path}/{name}": appender.close()
                 for name, appender in self.appenders.items()}
+
+    def manifest(self) -> dict:
+        """{array name: chunks stored} (after close): what the part group lists."""
+        return {name: appender.chunks for name, appender in self.appenders.items()}
 
     def data(self):
         """The recorded data, read lazily from the finished store."""
