@@ -2,6 +2,7 @@
 in-process result exactly: metrics, recordings, custom callback data."""
 import os
 import pathlib
+import time
 
 import numpy as np
 import pytest
@@ -334,3 +335,69 @@ def test_relative_store_path(client, problem, tmp_path, monkeypatch):
     sd.evaluate(net, compiler, {inp: x}, {out: y}, callbacks=recorders(inp, hid),
                 client=client, store="relative.zarr", shard_size=20)
     assert examples_in_store(tmp_path / "relative.zarr", "in") == list(range(EXAMPLES))
+
+
+def _kill_a_worker(client):
+    import signal
+    pids = client.run(os.getpid)
+    os.kill(sorted(pids.values())[0], signal.SIGKILL)
+
+
+def _run_killing_a_worker(problem, tmp_path, moment, monkeypatch, example=21):
+    """One distributed run into a store whose worker is SIGKILLed at ``moment``:
+    "mid-run" (at ``example``), "after the last shard" (the driver has every
+    result) or "consolidating" (the driver writes the store's metadata)."""
+    import snnflow.distributed.driver as driver
+    from snnflow.store import zarr_run
+    net, inp, hid, out, x, y, compiler = problem
+    store = tmp_path / "run.zarr"
+    callbacks = recorders(inp, hid)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client:
+        if moment == "mid-run":
+            callbacks.append(KillsWorkerOnce(example, tmp_path / f"k{example}"))
+        elif moment == "after the last shard":
+            finish = driver.Run.finish
+            monkeypatch.setattr(driver.Run, "finish",
+                                lambda run: (_kill_a_worker(client), finish(run))[1])
+        else:
+            consolidate = zarr_run.zarr.consolidate_metadata
+            monkeypatch.setattr(zarr_run.zarr, "consolidate_metadata", lambda store: (
+                _kill_a_worker(client), time.sleep(0.5), consolidate(store))[2])
+        got = sd.evaluate(net, compiler, {inp: x}, {out: y}, callbacks=callbacks,
+                          client=client, store=store, shard_size=10)
+        monkeypatch.undo()
+    return store, got
+
+
+@pytest.mark.parametrize("moment", ["after the last shard", "consolidating"])
+def test_worker_killed_after_the_last_shard(problem, tmp_path, monkeypatch, moment):
+    store, got = _run_killing_a_worker(problem, tmp_path, moment, monkeypatch)
+    assert_same(in_process(problem, recorders(inp_hid(problem)[0], inp_hid(problem)[1])), got)
+    assert snnflow.store.verify(store)[0] == []
+    assert examples_in_store(store, "in") == list(range(EXAMPLES))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("repeat", range(4))
+@pytest.mark.parametrize("moment", ["mid-run", "after the last shard", "consolidating"])
+def test_worker_loss_many_times(problem, tmp_path, monkeypatch, moment, repeat):
+    """Every run ends identical to the in-process run (or with a clear error and a
+    store that a rerun completes)."""
+    example = int(np.random.default_rng(repeat).integers(0, EXAMPLES))
+    expected = in_process(problem, recorders(*inp_hid(problem)))
+    try:
+        store, got = _run_killing_a_worker(problem, tmp_path, moment, monkeypatch, example)
+    except Exception:
+        store = tmp_path / "run.zarr"
+        net, inp, hid, out, x, y, compiler = problem
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                          dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client:
+            got = sd.evaluate(net, compiler, {inp: x}, {out: y}, callbacks=recorders(inp, hid),
+                              client=client, store=store, shard_size=10)
+    assert_same(expected, got)
+    assert snnflow.store.verify(store)[0] == []
+
+
+def inp_hid(problem):
+    return problem[1], problem[2]
