@@ -376,6 +376,21 @@ def test_worker_killed_after_the_last_shard(problem, tmp_path, monkeypatch, mome
     assert_same(in_process(problem, recorders(inp_hid(problem)[0], inp_hid(problem)[1])), got)
     assert snnflow.store.verify(store)[0] == []
     assert examples_in_store(store, "in") == list(range(EXAMPLES))
+    import xarray as xr
+    tree = xr.open_datatree(store, engine="zarr")    # every group, shard markers too
+    assert tree["in/p000001/examples"].values.tolist() == list(range(10, 20))
+
+
+def test_a_local_store_the_workers_cannot_see_fails_before_any_shard(client, problem,
+                                                                     tmp_path, monkeypatch):
+    import snnflow.distributed.driver as driver
+    net, inp, hid, out, x, y, compiler = problem
+    # As if the workers ran on machines where this path is another (empty) folder
+    monkeypatch.setattr(driver, "_lease_owner", lambda path: None)
+    with pytest.raises(ValueError, match="shares, or use an object store"):
+        sd.evaluate(net, compiler, {inp: x}, {out: y}, callbacks=recorders(inp, hid),
+                    client=client, store=tmp_path / "run.zarr", shard_size=10)
+    assert not (tmp_path / "run.zarr" / "shards" / "p000000").exists()
 
 
 @pytest.mark.slow

@@ -6,6 +6,7 @@ submits the shards of several runs at once, so that they share the cluster."""
 from __future__ import annotations
 
 import copy
+import json
 import os
 import threading
 import time
@@ -13,6 +14,7 @@ import uuid
 
 import numpy as np
 from distributed import as_completed, span
+from zarr.storage import LocalStore
 
 from ..callbacks import BatchProgressBar
 from ..utils.callback_list import CallbackList
@@ -22,6 +24,7 @@ from ..compilers.dataset import (check_readouts, check_spike_budget, prepare_eva
 from ..compilers.validation import check_network
 from ..utils.network import get_underlying_pop
 from ..store import MemoryRecording, ZarrRun, metric_names, open_store, part_name
+from ..store.lease import LEASE_KEY
 from ..store.memory import MemorySink
 from ..utils.fingerprint import data_fingerprint, fingerprint
 from .cluster import check_client, connect, logger
@@ -237,6 +240,7 @@ class Run:
                                 attrs={"dt": self.compiler.dt, "num_examples": self.size,
                                        "shards": [list(s) for s in self.shards]})
             finished = self.zarr_run.finished_shards()
+            _check_workers_see(client, self.zarr_run)
         batch_size = self.compiler.batch_size
         self.batches_per_shard = [-(-(stop - start) // batch_size)
                                   for start, stop in self.shards]
@@ -379,6 +383,32 @@ class _Progress:
 
 def _num_workers(client) -> int:
     return len(client.scheduler_info(n_workers=-1)["workers"])
+
+
+def _check_workers_see(client, zarr_run):
+    """ValueError, before any shard runs, if a local store's folder is not the
+    same folder on every worker (workers on other machines without a shared
+    file system): they would write stores of their own that the driver never sees."""
+    store = zarr_run.zarr_store
+    if not isinstance(store, LocalStore):
+        return
+    lease = os.path.join(store.root, LEASE_KEY)
+    owner = zarr_run.writer
+    seen = client.run(_lease_owner, lease)
+    blind = sorted(worker for worker, found in seen.items() if found != owner)
+    if blind:
+        raise ValueError(f"the store {str(store.root)!r} is a local path that workers "
+                         f"{', '.join(blind)} do not see (not the same folder there); put "
+                         f"it on a file system every worker shares, or use an object store "
+                         f"(store='s3://bucket/run.zarr')")
+
+
+def _lease_owner(path):
+    try:
+        with open(path) as file:
+            return json.load(file).get("owner")
+    except (OSError, ValueError):
+        return None
 
 
 def _check_same_plan(stored_plan, shard_size, store):
