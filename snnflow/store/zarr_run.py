@@ -32,6 +32,8 @@ SHARDS = "shards"
 # runs may finish in several threads at once.)
 warnings.filterwarnings("ignore", message="Consolidated metadata is currently not part",
                         category=UserWarning)
+# The lease document sits beside the hierarchy, and zarr says so when it lists the root
+warnings.filterwarnings("ignore", message="Object at snnflow.lease.json is not recognized")
 
 
 def part_name(shard: int) -> str:
