@@ -78,6 +78,27 @@ class Engine(ABC):
         for _ in range(count):
             self.step()
 
+    def run(self, timesteps: int):
+        """Advance ``timesteps`` steps with no callback in between (an engine may
+        run them without returning to Python)."""
+        for _ in range(timesteps):
+            self.step()
+
+    #: whether ``record_var`` keeps variables inside the engine
+    records_vars = False
+
+    def record_var(self, pop, name: str, neurons: np.ndarray, timesteps: np.ndarray):
+        """Keep state variable ``name`` of ``neurons`` (sorted indices) of ``pop``
+        after each of the batch's steps that the boolean mask ``timesteps`` (by
+        step number within the batch) selects; called before the batch's first
+        step. Returns a handle for ``batch_var``. Only where ``records_vars``."""
+        raise NotImplementedError
+
+    def batch_var(self, handle) -> np.ndarray:
+        """float32 (examples, selected steps, selected neurons) of a ``record_var``
+        recording, a fresh array each batch."""
+        raise NotImplementedError
+
     @property
     @abstractmethod
     def timestep(self) -> int:

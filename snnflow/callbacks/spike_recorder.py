@@ -30,6 +30,9 @@ class SpikeRecorder(PopulationRecorder):
                                                          ("neuron",))}, attrs=attrs)
         return Layout("spikes", events={"timesteps": "int32", "ids": "int32"}, attrs=attrs)
 
+    #: the engine keeps the batch's spikes; nothing to do per timestep
+    records_per_batch = True
+
     def set_params(self, compiled_network, **kwargs):
         super().set_params(compiled_network, **kwargs)
         self._all_timesteps = bool(self._timesteps.all())

@@ -48,13 +48,22 @@ class VarRecorder(PopulationRecorder):
                              "timesteps": np.flatnonzero(self._timesteps).tolist(),
                              **self.layout_attrs()})
 
+    def set_params(self, compiled_network, **kwargs):
+        super().set_params(compiled_network, **kwargs)
+        # A state variable of an engine that records it itself: read once per batch
+        self.records_per_batch = self._is_state and compiled_network.engine.records_vars
+
     def begin_batch(self):
+        self._all_rows = len(self._rows) == len(self._row_selected)
+        if self.records_per_batch:
+            self._handle = self._engine.record_var(self.pop, self.var, self._neurons,
+                                                   self._timesteps)
+            return
         # Example-major and fresh for every batch: the sink keeps the buffer itself
         # (each example's (time, neuron) block is one contiguous view), so no value
         # is copied after the step that records it
         self._values = np.empty((len(self._rows), self._num_recorded_steps,
                                  len(self._neurons)), dtype=np.float32)
-        self._all_rows = len(self._rows) == len(self._row_selected)
 
     def record_step(self, position):
         if self._is_state:
@@ -70,4 +79,7 @@ class VarRecorder(PopulationRecorder):
         self._values[:, position] = values
 
     def end_batch(self):
+        if self.records_per_batch:
+            values = self._engine.batch_var(self._handle)
+            self._values = values if self._all_rows else values[self._rows]
         self._sink.write(self._batch_examples, rows={"values": self._values})

@@ -124,11 +124,13 @@ class CompiledNetwork:
 
     def _simulate(self, callback_list, timesteps, after_step=None):
         """Run the batch's timesteps, calling the timestep hooks around each (and
-        ``after_step()`` straight after each engine step)."""
-        begin = callback_list.hooks["on_timestep_begin"]
-        end = callback_list.hooks["on_timestep_end"]
+        ``after_step()`` straight after each engine step). With no hook to call
+        (the recorders that read the engine once per batch have none), the engine
+        runs all of them in one call."""
+        begin = _per_step(callback_list.hooks["on_timestep_begin"])
+        end = _per_step(callback_list.hooks["on_timestep_end"])
         if not begin and not end and after_step is None:
-            self.engine.run_steps(timesteps)
+            self.engine.run(timesteps)
             return
         for timestep in range(timesteps):
             for hook in begin:
@@ -138,3 +140,10 @@ class CompiledNetwork:
                 after_step()
             for hook in end:
                 hook(timestep)
+
+
+def _per_step(hooks):
+    """The hooks that need a call every timestep: not those of callbacks that take
+    the whole batch from the engine at its end (``records_per_batch``)."""
+    return [hook for hook in hooks
+            if not getattr(getattr(hook, "__self__", None), "records_per_batch", False)]

@@ -1,14 +1,20 @@
-"""The reference engine: the whole network as batched float32 NumPy arrays."""
+"""The CPU engine: the network as tables run by compiled kernels (Numba)."""
 from __future__ import annotations
 
 import numpy as np
 
+import os
+
+import numba
+
 from ..engine import Engine
+from .kernels import P_REC, gather_spikes, run_steps, run_steps_serial
 from .neurons import neuron_kernel
 from ...connectivity.connectivity import Synapses, connection_synapses
 from .propagation import propagator
-from .readouts import readout_kernel
+from .readouts import NO_SPIKE, FirstSpikeTimeKernel, readout_kernel
 from .synapses import synapse_kernel
+from .tables import NetworkTables, step_values
 
 F32 = np.float32
 
@@ -43,11 +49,16 @@ class ConnectionState:
 
 
 class NumpyEngine(Engine):
-    """Simulates on the CPU with NumPy/SciPy; any batch size, float32 throughout.
+    """Simulates on the CPU: the network as tables and flat float32 buffers, run by
+    the compiled kernels of ``kernels.py`` (Numba); any batch size.
 
     Per step (GeNN's order): every connection delivers the spikes its source
     emitted in the previous step, then each population turns its synaptic input
-    into current, updates, spikes and resets, and its readout accumulates."""
+    into current, updates, spikes and resets, and its readout accumulates.
+    ``run`` runs many steps in one call to compiled code; ``step`` runs one."""
+
+    #: keeps variables of selected neurons and steps itself (``record_var``)
+    records_vars = True
 
     def __init__(self, network, **options):
         super().__init__(network, **options)
@@ -72,10 +83,14 @@ class NumpyEngine(Engine):
             self.pops[conn.target].incoming.append(state)
         self._timestep = 0
         self._num_examples = 0
-        # {recorded population: its spike indices, step by step}; the timesteps
-        # of those steps (shared by every recorded population)
-        self._recorded_spikes = {}
-        self._recorded_timesteps = []
+        self._tables = NetworkTables(self)
+        self._buffers = None
+        # Spike recording: {population: slot}; the engine timesteps of the batch's steps
+        self._recorded = {}
+        self._batch_step = 0
+        self._batch_timesteps = []
+        self._var_recordings = []
+        self._step_cache = {}
 
     @property
     def timestep(self):
@@ -84,58 +99,63 @@ class NumpyEngine(Engine):
     def start_batch(self, inputs, example_indices):
         num_examples = len(example_indices)
         fresh = self.reset_vars_between_batches or num_examples != self._num_examples
+        if self._buffers is None or num_examples != self._num_examples:
+            self._buffers = self._tables.allocate(self, num_examples)
+        self._num_examples = num_examples
+        if fresh:
+            self._reset_vars()
         for state in self.pops.values():
-            n = state.pop.num_neurons
-            if fresh:
-                state.state = {name: _filled((num_examples, n), value)
-                               for name, value in state.kernel.initial_state().items()}
-                state.spikes = np.zeros((num_examples, n), dtype=bool)
-                state.spiking = np.zeros(0, dtype=np.int64)
-                state.negative = None
             if state.readout is not None:
-                state.readout.reset(num_examples, n)
+                self._reset_readout(state)
         self.load_inputs(inputs, example_indices)
-        for conn in self.conns:
-            if fresh or self.reset_in_syn_between_batches:
-                conn.in_syn = np.zeros((num_examples, conn.conn.target.num_neurons), dtype=F32)
-                # Delayed spikes are input on its way: they go with it
-                self._forget_in_flight(conn)
+        if fresh or self.reset_in_syn_between_batches:
+            self._reset_in_syn()
         if self.reset_time_between_batches:
             self._timestep = 0
-        self._num_examples = num_examples
-        for steps in self._recorded_spikes.values():
-            steps.clear()
-        self._recorded_timesteps.clear()
+        self._batch_step = 0
+        self._batch_timesteps = []
+        self._buffers.rec_pos[...] = 0
+        self._var_recordings = []
+        self._buffers.set_var_recordings([])
 
     def load_inputs(self, inputs, example_indices):
         for pop, values in inputs.items():
             self.pops[pop].kernel.load_input(values, example_indices)
+        self._buffers.load_inputs(self, inputs)
+
+    def _reset_vars(self):
+        buffers = self._buffers
+        for state in self.pops.values():
+            for var, initial in state.kernel.initial_state().items():
+                state.state[var][...] = initial
+            state.spikes[...] = False
+        buffers.counts[...] = 0
+
+    def _reset_readout(self, state):
+        if isinstance(state.readout, FirstSpikeTimeKernel):
+            state.readout.value[...] = NO_SPIKE
+        elif state.readout.value is not None:
+            state.readout.value[...] = 0.0
+
+    def _reset_in_syn(self):
+        # Delayed spikes are input on its way: they go with it
+        self._buffers.in_syn[...] = 0.0
+        self._buffers.hist_state[...] = 0
 
     def custom_update(self, name):
         self.check_custom_update(name)
         resets = self.CUSTOM_UPDATES[name]
-        for state in self.pops.values():
-            if "vars" in resets:
-                for var, initial in state.kernel.initial_state().items():
-                    state.state[var][...] = initial
-                state.spikes[...] = False
-                state.spiking = np.zeros(0, dtype=np.int64)
-                state.negative = None
-            if "readouts" in resets and state.readout is not None:
-                state.readout.reset(self._num_examples, state.pop.num_neurons)
+        if "vars" in resets:
+            self._reset_vars()
+        if "readouts" in resets:
+            for state in self.pops.values():
+                if state.readout is not None:
+                    self._reset_readout(state)
         if "in_syn" in resets:
-            for conn in self.conns:
-                conn.in_syn[...] = 0.0
-                self._forget_in_flight(conn)
+            self._reset_in_syn()
 
     def reset_time(self):
         self._timestep = 0
-
-    @staticmethod
-    def _forget_in_flight(conn):
-        conn.propagator.forget()
-        if conn.negative_propagator is not None:
-            conn.negative_propagator.forget()
 
     def connectivity(self, conn):
         matrix = next(c.propagator.matrix for c in self.conns if c.conn == conn)
@@ -145,50 +165,80 @@ class NumpyEngine(Engine):
         return coo.row.astype(np.int64), coo.col.astype(np.int64)
 
     def step(self):
-        t = F32(self._timestep) * F32(self.dt)
-        for conn in self.conns:
-            source = self.pops[conn.conn.source]
-            conn.propagator.deliver(source.spikes, source.spiking, conn.in_syn)
-            if conn.negative_propagator is not None:
-                negative = source.negative
-                if negative is None:
-                    negative = (np.zeros_like(source.spikes), np.zeros(0, dtype=np.int64))
-                conn.negative_propagator.deliver(*negative, conn.in_syn)
-        for state in self.pops.values():
-            isyn = None
-            for conn in state.incoming:
-                current = conn.synapse.current(conn.in_syn)
-                isyn = current if isyn is None else isyn + current
-            if isyn is None:
-                isyn = F32(0.0)
-            spikes = state.kernel.update(state.state, isyn, t)
-            if spikes is not None:
-                state.spikes, state.spiking = spikes
-                state.negative = state.kernel.negative
-            if state.readout is not None:
-                state.readout.update(state.state.get("v"), state.spikes, t)
-            if spikes is not None:
-                state.kernel.reset(state.state, state.spikes, state.spiking)
-        # The kernels' index arrays are new each step (or never change): keeping
-        # references is enough
-        for pop, steps in self._recorded_spikes.items():
-            steps.append(self.pops[pop].spiking)
-        if self._recorded_spikes:
-            self._recorded_timesteps.append(self._timestep)
-        self._timestep += 1
+        self.run(1)
+
+    def run(self, timesteps):
+        """Run ``timesteps`` steps of the batch in compiled code, without returning
+        to Python in between."""
+        if timesteps <= 0:
+            return
+        tables, buffers = self._tables, self._buffers
+        step_t, step_i, step_f, step_d = self._step_values(self._timestep, timesteps)
+        buffers.prepare(self, timesteps, self._batch_step + timesteps)
+        kernel = run_steps if _set_threads() > 1 and self._num_examples > 1 else \
+            run_steps_serial
+        kernel(self._num_examples, timesteps, self._batch_step, step_t, step_i, step_f,
+                  step_d, F32(self.dt), buffers.pops, tables.params, buffers.conns,
+                  tables.conn_f, tables.incoming, tables.ages, tables.weights,
+                  tables.indptr, tables.indices, tables.data, buffers.state, buffers.in_syn,
+                  buffers.readout, buffers.spikes, buffers.lists, buffers.counts,
+                  buffers.hist, buffers.hist_cnt, buffers.hist_state, buffers.inputs,
+                  buffers.silent, buffers.draws, buffers.sp_next, buffers.sp_end,
+                  buffers.sp_times, buffers.rec_idx, buffers.rec_off, buffers.rec_cnt,
+                  buffers.rec_pos, buffers.rec_steps, buffers.vrec, buffers.vrec_sel,
+                  buffers.vrec_pos, buffers.vrec_out, tables.scratch)
+        self._batch_timesteps.append(np.arange(self._timestep, self._timestep + timesteps,
+                                               dtype=np.int32))
+        self._batch_step += timesteps
+        self._timestep += timesteps
+
+    def _step_values(self, first, count):
+        """What depends only on the step, for steps first .. first + count - 1,
+        computed with the reference's float32 arithmetic (cached)."""
+        key = (first, count)
+        values = self._step_cache.get(key)
+        if values is None:
+            if len(self._step_cache) > 4096:
+                self._step_cache.clear()
+            values = step_values(self, first, count)
+            self._step_cache[key] = values
+        return values
 
     def spikes(self, pop):
-        return self.pops[pop].spikes
+        return self.pops[pop].spikes.copy()
 
     def record_spikes(self, pop):
-        self._recorded_spikes.setdefault(pop, [])
+        if pop not in self._recorded:
+            self._recorded[pop] = len(self._recorded)
+            self._tables.pops[self._tables.index[pop], P_REC] = self._recorded[pop]
+            if self._buffers is not None:
+                self._buffers.rec_steps = 0
 
     def batch_spikes(self, pop):
-        steps = self._recorded_spikes[pop]
-        flat = np.concatenate(steps) if steps else np.zeros(0, dtype=np.int64)
-        timesteps = np.repeat(np.array(self._recorded_timesteps, dtype=np.int32),
-                              [len(s) for s in steps])
-        return timesteps, flat
+        buffers = self._buffers
+        if buffers.rec_steps == 0 or self._batch_step == 0:
+            return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64)
+        steps, flat = gather_spikes(self._num_examples, pop.num_neurons, self._batch_step,
+                                    buffers.rec_idx, buffers.rec_off, buffers.rec_cnt,
+                                    self._recorded[pop], buffers.rec_steps)
+        timesteps = np.concatenate(self._batch_timesteps)
+        return timesteps[steps], flat
+
+    def record_var(self, pop, name, neurons, timesteps):
+        """Keep state variable ``name`` of ``neurons`` (sorted indices) of ``pop``
+        after each of the batch's steps whose number (from the batch's first step)
+        ``timesteps`` (a boolean mask) selects, for ``batch_var``; called before the
+        batch's first step. Returns a handle for ``batch_var``."""
+        self._var(pop, name)
+        self._var_recordings.append((pop, name, np.asarray(neurons, dtype=np.int64),
+                                     np.asarray(timesteps, dtype=bool)))
+        self._buffers.set_var_recordings(self._var_recordings)
+        return len(self._var_recordings) - 1
+
+    def batch_var(self, handle):
+        """float32 (examples, selected steps, selected neurons) of a variable
+        recording: a fresh array for every batch."""
+        return self._buffers.var_values(handle)
 
     def get_var(self, pop, name):
         return self._var(pop, name)
@@ -205,11 +255,14 @@ class NumpyEngine(Engine):
 
     def get_value(self, pop, name):
         state = self.pops[pop]
+        kernel = state.kernel
+        if name == "input" and kernel.frames > 1 and self._batch_step:
+            kernel._show_frame(F32(self._timestep - 1) * F32(self.dt))
         try:
-            return state.kernel.parameter(name, self._num_examples)
+            return kernel.parameter(name, self._num_examples)
         except KeyError:
             raise KeyError(f"population {pop.name} has no value {name!r}; it has "
-                           f"{sorted(state.kernel.params)}") from None
+                           f"{sorted(kernel.params)}") from None
 
     def readout(self, pop):
         state = self.pops[pop]
@@ -223,7 +276,27 @@ class NumpyEngine(Engine):
             raise KeyError(f"connection {conn.name} has no variable {name!r}; it has "
                            f"['delay', 'weight']")
         matrix = state.propagator.matrix
-        return matrix if isinstance(matrix, np.ndarray) else matrix.toarray()
+        return matrix.copy() if isinstance(matrix, np.ndarray) else matrix.toarray()
+
+
+def _set_threads():
+    """Honour a thread limit set for this process (a Dask worker's nanny sets
+    OMP_NUM_THREADS=1) unless Numba's own is given; the threads to use."""
+    limit = _thread_limit()
+    threads = numba.get_num_threads()
+    if limit is not None and threads > limit:
+        numba.set_num_threads(limit)
+        return limit
+    return threads
+
+
+def _thread_limit():
+    if "NUMBA_NUM_THREADS" in os.environ:
+        return None
+    try:
+        return max(1, int(os.environ["OMP_NUM_THREADS"]))
+    except (KeyError, ValueError):
+        return None
 
 
 def _filled(shape, value):
