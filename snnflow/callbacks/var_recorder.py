@@ -51,7 +51,9 @@ class VarRecorder(PopulationRecorder):
     def set_params(self, compiled_network, **kwargs):
         super().set_params(compiled_network, **kwargs)
         # A state variable of an engine that records it itself: read once per batch
-        self.records_per_batch = self._is_state and compiled_network.engine.records_vars
+        # (not in few-spike networks, whose pipeline steps presentations itself)
+        self.records_per_batch = (self._is_state and compiled_network.engine.records_vars
+                                  and not hasattr(compiled_network, "pipeline_engine"))
 
     def begin_batch(self):
         self._all_rows = len(self._rows) == len(self._row_selected)
