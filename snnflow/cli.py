@@ -2,8 +2,9 @@
 
     snnflow pipelines
     snnflow run PIPELINE [PIPELINE OPTIONS]
-    snnflow inspect STORE [--verify]
-    snnflow verify STORE
+    snnflow inspect STORE [--verify] [-o KEY=VALUE ...]
+    snnflow verify STORE [-o KEY=VALUE ...]
+    snnflow export nwb STORE OUT.nwb [-o KEY=VALUE ...]
     snnflow plot STORE KEY [--example N] [--output FILE.png]
     snnflow plot SWEEP_STORE [METRIC] [--output FILE.png]
 
@@ -11,7 +12,11 @@ PIPELINE is the name of a pipeline that comes with snnflow (``snnflow pipelines`
 lists them) or the path of a .py file; everything after it goes to the
 pipeline, so ``snnflow run digits --help`` shows the pipeline's own options.
 STORE is a run's store, a sweep's store, or one point of a sweep
-(``SWEEP_STORE/points/NAME``).
+(``SWEEP_STORE/points/NAME``), a path or an object store's URL
+(``s3://bucket/run.zarr``); ``-o/--storage-option KEY=VALUE`` (repeated) gives the
+URL's fsspec storage options, e.g. ``-o endpoint_url=http://host:9000``, and
+fsspec's environment variables (``FSSPEC_S3_ENDPOINT_URL``, ``FSSPEC_S3_KEY``,
+``FSSPEC_S3_SECRET``, or all of them as JSON in ``FSSPEC_S3``) work as well.
 
 Mistakes (a missing store, an unknown key, an example out of range) print one
 line and exit with status 2, as argparse does for a bad option.
@@ -31,7 +36,8 @@ from pathlib import Path
 
 from .store import verify
 from .store.keys import decode_key, is_key_group
-from .store.zarr_reader import open_root
+from .store.zarr_reader import describe_store as describe_url
+from .store.zarr_reader import is_url, open_root, store_object
 
 #: The package that holds the ready pipelines: ``pipelines/`` of the source tree,
 #: installed as ``snnflow/pipelines``
@@ -83,9 +89,11 @@ def _parser():
         description="Show a store's keys (kind, population, filters, examples, arrays), "
                     "the run's metrics and provenance, and whether the run finished; for a "
                     "sweep's store, its grid, its summary and each point.")
-    inspect.add_argument("store", metavar="STORE", help="path of a zarr store snnflow wrote")
+    inspect.add_argument("store", metavar="STORE",
+                         help="path or URL of a zarr store snnflow wrote")
     inspect.add_argument("--verify", action="store_true",
                          help="also read every chunk and report damage (as 'snnflow verify')")
+    _storage_option_argument(inspect)
     inspect.set_defaults(handler=_inspect, subparser=inspect)
 
     verify = commands.add_parser(
@@ -93,8 +101,21 @@ def _parser():
         description="Read every chunk of a run's store, check its checksum, and report "
                     "missing chunks, failed checksums, symbolic links and missing parts; "
                     "exit status 1 if anything is damaged.")
-    verify.add_argument("store", metavar="STORE", help="path of a zarr store snnflow wrote")
+    verify.add_argument("store", metavar="STORE", help="path or URL of a zarr store snnflow wrote")
+    _storage_option_argument(verify)
     verify.set_defaults(handler=_verify, subparser=verify)
+
+    export = commands.add_parser(
+        "export", help="export a run's store to another format",
+        description="Export a finished run's store: 'nwb' writes an NWB file (pynwb; "
+                    "pip install 'snnflow[nwb]') with one unit per recorded neuron, one "
+                    "trial per example, and recorded variables as TimeSeries.")
+    export.add_argument("format", choices=["nwb"], help="the format to write")
+    export.add_argument("store", metavar="STORE", help="path or URL of a finished run's store")
+    export.add_argument("output", metavar="OUT", help="the file to write (e.g. run.nwb)")
+    export.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    _storage_option_argument(export)
+    export.set_defaults(handler=_export, subparser=export)
 
     plot = commands.add_parser(
         "plot", help="plot one recorded example, or a sweep, as a PNG",
@@ -173,37 +194,94 @@ def _pipeline_script(name, parser) -> str:
     return str(pipelines[name])
 
 
-def _open_root(store, parser):
+def _storage_option_argument(parser):
+    parser.add_argument("-o", "--storage-option", action="append", default=[],
+                        metavar="KEY=VALUE", dest="storage_options",
+                        help="an fsspec storage option of a URL store, e.g. "
+                             "endpoint_url=http://127.0.0.1:9000 (VALUE is read as JSON "
+                             "where it parses: anon=true, "
+                             "client_kwargs='{\"region_name\": \"eu-west-1\"}'); repeat "
+                             "for more")
+
+
+def _storage_options(args, parser):
+    """{key: value} of the -o options, or None when there are none."""
+    options = {}
+    for item in getattr(args, "storage_options", []):
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            parser.error(f"a storage option is KEY=VALUE, got {item!r}")
+        try:
+            options[key] = json.loads(value)
+        except ValueError:
+            options[key] = value
+    if options and not is_url(args.store):
+        parser.error(f"storage options are for a store given as a URL, not {args.store!r}")
+    return options or None
+
+
+def _store(args, parser):
+    """The zarr store of ``args.store`` (with its storage options), or a parser error."""
+    try:
+        return store_object(args.store, _storage_options(args, parser))
+    except (ImportError, TypeError, ValueError) as error:
+        parser.error(str(error))
+
+
+def _open_root(store, parser, args=None):
     """The store's root group, or a parser error for a missing or foreign store."""
-    if not os.path.exists(store):
+    if is_url(store):
+        store = _store(args, parser)
+    elif not os.path.exists(store):
         parser.error(f"no store at {store!r}")
     try:
         root = open_root(store, "r")
     except FileNotFoundError:
-        parser.error(f"{store!r} is not a zarr store")
+        parser.error(f"{describe_url(store)!r} is not a zarr store")
+    except (OSError, ValueError) as error:
+        parser.error(f"cannot read the store {describe_url(store)!r}: {error}")
     if "snnflow" not in root.attrs and "sweep" not in root.attrs:
-        parser.error(f"{store!r} is not an snnflow store (no 'snnflow' or 'sweep' attribute)")
+        parser.error(f"{describe_url(store)!r} is not an snnflow store (no 'snnflow' or "
+                     f"'sweep' attribute)")
     return root
 
 
 def _inspect(args, parser):
-    root = _open_root(args.store, parser)
+    root = _open_root(args.store, parser, args)
     describe = describe_sweep if "sweep" in root.attrs else describe_store
     print("\n".join(describe(root, args.store)))
     if args.verify:
         print()
-        return _report_verification(args.store)
+        return _report_verification(args.store, root.store)
     return 0
 
 
 def _verify(args, parser):
-    _open_root(args.store, parser)
-    return _report_verification(args.store)
+    root = _open_root(args.store, parser, args)
+    return _report_verification(args.store, root.store)
 
 
-def _report_verification(store) -> int:
+def _export(args, parser):
+    from .store.nwb import export_nwb
+    root = _open_root(args.store, parser, args)
+    if "snnflow" not in root.attrs:
+        parser.error(f"{args.store!r} is a sweep's store; export one of its points")
+    if os.path.exists(args.output) and not args.overwrite:
+        parser.error(f"{args.output!r} exists; pass --overwrite to replace it")
+    try:
+        summary = export_nwb(root.store, args.output, name=args.store)
+    except ImportError as error:
+        parser.error(str(error))
+    except ValueError as error:     # an unfinished run
+        parser.error(str(error))
+    print(summary)
+    return 0
+
+
+def _report_verification(name, store=None) -> int:
     """Print what verify found; 1 if the store is damaged."""
-    problems, notes = verify(store)
+    problems, notes = verify(name if store is None else store)
+    store = name
     for note in notes:
         print(f"note: {note}")
     if problems:

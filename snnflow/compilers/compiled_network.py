@@ -110,7 +110,8 @@ class CompiledNetwork:
         run = fingerprint(self.network, self.compiler.options(), recorders,
                           {pop.name: data_fingerprint(data) for pop, data in inputs.items()})
         return open_recording(store, run, overwrite, {"dt": self.compiler.dt,
-                                                      "num_examples": num_examples})
+                                                      "num_examples": num_examples,
+                                                      "timesteps": self.example_timesteps})
 
     def _callback_list(self, callbacks, num_batches, num_examples, recording):
         return CallbackList(callbacks, compiled_network=self, num_batches=num_batches,

@@ -24,7 +24,8 @@ from ..compilers.dataset import (check_readouts, check_spike_budget, prepare_eva
 from ..compilers.validation import check_network
 from ..utils.network import get_underlying_pop
 from ..store import MemoryRecording, ZarrRun, metric_names, open_store, part_name
-from ..store.lease import LEASE_KEY
+from ..store.lease import LEASE_KEY, read_lease
+from ..store.zarr_reader import describe_store, is_url
 from ..store.memory import MemorySink
 from ..utils.fingerprint import data_fingerprint, fingerprint
 from .cluster import check_client, connect, logger
@@ -38,16 +39,21 @@ SHARD_STAGES = ("build", "simulate", "write")
 
 def evaluate(network, compiler, x, y, *, metrics="sparse_categorical_accuracy",
              callbacks=("batch_progress_bar",), client=None, store=None, shard_size=None,
-             overwrite=False, keep_cluster=False):
+             overwrite=False, keep_cluster=False, storage_options=None):
     """Evaluate ``network`` as ``compiler.compile(network).evaluate(x, y, ...)`` would,
     with the examples sharded over a Dask cluster. Returns ``(metrics, cb_data)``.
 
     ``client``: a running ``distributed.Client``, a scheduler address, or None for
     an embedded LocalCluster (its dashboard link is logged; ``keep_cluster=True``
-    keeps it up after the run until Enter is pressed). See ``connect``."""
+    keeps it up after the run until Enter is pressed). See ``connect``.
+
+    ``store``: a path, an object store's URL (``"s3://bucket/run.zarr"``, with
+    fsspec's ``storage_options``, e.g. ``{"endpoint_url": ..., "key": ...,
+    "secret": ...}``) or a zarr store; workers write into it directly."""
     check_client(client, keep_cluster)
     run = prepare_evaluate(network, compiler, x, y, metrics=metrics, callbacks=callbacks,
-                           store=store, shard_size=shard_size, overwrite=overwrite)
+                           store=store, shard_size=shard_size, overwrite=overwrite,
+                           storage_options=storage_options)
     with connect(client, keep_cluster=keep_cluster) as connected:
         for _ in run_together(connected, [run]):
             pass
@@ -57,7 +63,7 @@ def evaluate(network, compiler, x, y, *, metrics="sparse_categorical_accuracy",
 
 def prepare_evaluate(network, compiler, x, y, *, metrics="sparse_categorical_accuracy",
                      callbacks=("batch_progress_bar",), store=None, shard_size=None,
-                     overwrite=False) -> "Run":
+                     overwrite=False, storage_options=None) -> "Run":
     """The checked, not yet submitted Run of an ``evaluate`` call (see run_together)."""
     check_network(network)
     inputs, size, outputs, metric_objects = prepare_evaluation(x, _label_shapes(y), network,
@@ -67,21 +73,24 @@ def prepare_evaluate(network, compiler, x, y, *, metrics="sparse_categorical_acc
     templates = {get_underlying_pop(k): m for k, m in metric_objects.items()}
     return Run(network, compiler, inputs, size, "evaluate", callbacks, store, shard_size,
                overwrite, outputs=outputs, metrics=templates,
-               user_keys={get_underlying_pop(k): k for k in metric_objects})
+               user_keys={get_underlying_pop(k): k for k in metric_objects},
+               storage_options=storage_options)
 
 
 def predict(network, compiler, x, outputs, *, callbacks=("batch_progress_bar",), client=None,
-            store=None, shard_size=None, overwrite=False, keep_cluster=False):
+            store=None, shard_size=None, overwrite=False, keep_cluster=False,
+            storage_options=None):
     """As ``compiler.compile(network).predict(x, outputs)``, sharded over a Dask
-    cluster: ``({output: array}, cb_data)``. ``client`` and ``keep_cluster`` as for
-    ``evaluate``."""
+    cluster: ``({output: array}, cb_data)``. ``client``, ``keep_cluster``, ``store``
+    and ``storage_options`` as for ``evaluate``."""
     check_client(client, keep_cluster)
     check_network(network)
     outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
     check_readouts(outputs)
     inputs, size = prepare_inputs(x, network)
     run = Run(network, compiler, inputs, size, "predict", callbacks, store, shard_size,
-              overwrite, outputs={get_underlying_pop(o): None for o in outputs})
+              overwrite, outputs={get_underlying_pop(o): None for o in outputs},
+              storage_options=storage_options)
     with connect(client, keep_cluster=keep_cluster) as connected:
         for _ in run_together(connected, [run]):
             pass
@@ -173,7 +182,7 @@ class Run:
     submitted by run_together, merged when its last shard is in."""
 
     def __init__(self, network, compiler, inputs, size, mode, callbacks, store, shard_size,
-                 overwrite, outputs, metrics=None, user_keys=None):
+                 overwrite, outputs, metrics=None, user_keys=None, storage_options=None):
         check_shard_size(shard_size)
         if not isinstance(overwrite, bool):
             raise TypeError(f"overwrite must be True or False, got {overwrite!r}")
@@ -183,7 +192,8 @@ class Run:
         self.size = size
         self.mode = mode
         # Workers may run elsewhere: a relative path must not depend on their folder
-        self.store = os.path.abspath(store) if isinstance(store, (str, os.PathLike)) else store
+        self.store = os.path.abspath(store) if isinstance(store, (str, os.PathLike)) and \
+            not is_url(store) else store
         self.shard_size = shard_size
         self.overwrite = overwrite
         self.outputs = outputs
@@ -210,11 +220,19 @@ class Run:
         self.run_id = self.run_key[:8] + uuid.uuid4().hex[:4]
         # The store is checked now, before any cluster is started or task submitted
         self.zarr_run, self.stored_plan = None, None
+        if self.store is None and storage_options:
+            raise ValueError("storage_options are for a store given as a URL; no store "
+                             "was given")
         if self.store is not None:
-            self.zarr_run = ZarrRun(self.store, self.run_key, overwrite)
+            self.zarr_run = ZarrRun(self.store, self.run_key, overwrite, storage_options)
             if self.zarr_run.same_run and not overwrite:
                 self.stored_plan = [tuple(s) for s in self.zarr_run.existing.get("shards", [])]
                 _check_same_plan(self.stored_plan, shard_size, self.store)
+        #: What the shards open: a local store's path, else the zarr store object
+        #: (an object store's carries its storage options to the workers)
+        self.worker_store = None if self.zarr_run is None else \
+            self.store if isinstance(self.zarr_run.zarr_store, LocalStore) else \
+            self.zarr_run.zarr_store
         self.progress = None
         self.subscribed = None  # the client whose progress events this run follows
 
@@ -238,6 +256,7 @@ class Run:
         if self.zarr_run is not None:
             self.zarr_run.start(self.layouts, resume=True,
                                 attrs={"dt": self.compiler.dt, "num_examples": self.size,
+                                       "timesteps": self.compiler.evaluate_timesteps,
                                        "shards": [list(s) for s in self.shards]})
             finished = self.zarr_run.finished_shards()
             _check_workers_see(client, self.zarr_run)
@@ -266,7 +285,8 @@ class Run:
                 if index in self.results:
                     continue
                 shard = Shard(self.run_id, index, start, stop, self.size, self.model_key,
-                              self.mode, self.store, part_name(index), self.zarr_run.writer
+                              self.mode, self.worker_store, part_name(index),
+                              self.zarr_run.writer
                               if self.zarr_run is not None else None)
                 # Inside the task, not scattered: scattered data dies with its
                 # worker, and the shard could not be rerun elsewhere
@@ -304,7 +324,7 @@ class Run:
             self.zarr_run.finish([part_name(i) for i in range(len(self.shards))],
                                  {pop.name: m.result for pop, m in self.merged_metrics.items()},
                                  metric_names=metric_names(self.merged_metrics))
-            recorded = open_store(self.zarr_run.zarr_store, name=str(self.store))
+            recorded = open_store(self.zarr_run.zarr_store, name=describe_store(self.store))
             self.cb_data.update({k: recorded[k] for k in self.layouts})
         self.timings = {stage: sum(r.timings[stage] for r in self.shard_results)
                         for stage in SHARD_STAGES}
@@ -388,9 +408,18 @@ def _num_workers(client) -> int:
 def _check_workers_see(client, zarr_run):
     """ValueError, before any shard runs, if a local store's folder is not the
     same folder on every worker (workers on other machines without a shared
-    file system): they would write stores of their own that the driver never sees."""
+    file system): they would write stores of their own that the driver never sees;
+    ConnectionError if a worker cannot read an object store's lease (no route to
+    the endpoint, no s3fs, no credentials there)."""
     store = zarr_run.zarr_store
     if not isinstance(store, LocalStore):
+        seen = client.run(_object_lease_owner, store)
+        failed = {worker: found for worker, found in seen.items() if found != zarr_run.writer}
+        if failed:
+            raise ConnectionError(
+                f"workers cannot read the store {describe_store(store)!r} that the driver "
+                f"writes: " + "; ".join(f"{worker}: {found or 'another lease'}"
+                                        for worker, found in sorted(failed.items())))
         return
     lease = os.path.join(store.root, LEASE_KEY)
     owner = zarr_run.writer
@@ -401,6 +430,14 @@ def _check_workers_see(client, zarr_run):
                          f"{', '.join(blind)} do not see (not the same folder there); put "
                          f"it on a file system every worker shares, or use an object store "
                          f"(store='s3://bucket/run.zarr')")
+
+
+def _object_lease_owner(store):
+    """The owner of ``store``'s lease as a worker reads it, or what went wrong."""
+    try:
+        return (read_lease(store) or {}).get("owner")
+    except Exception as error:  # reported to the driver, which raises
+        return f"{type(error).__name__}: {error}"
 
 
 def _lease_owner(path):

@@ -19,11 +19,12 @@ def metric_names(metrics: dict) -> dict:
     return {pop.name: snake_case(type(metric).__name__) for pop, metric in metrics.items()}
 
 
-def open_recording(store=None, fingerprint="", overwrite=False, attrs=None):
+def open_recording(store=None, fingerprint="", overwrite=False, attrs=None,
+                   storage_options=None):
     """A single-process recording: in memory when ``store`` is None."""
     if store is None:
         return MemoryRecording()
-    return ZarrRecording(store, fingerprint, overwrite, attrs)
+    return ZarrRecording(store, fingerprint, overwrite, attrs, storage_options)
 
 
 __all__ = ["Layout", "Rows", "MemoryRecording", "PartRecording", "ZarrReader",

@@ -16,12 +16,13 @@ from .zarr_io import get
 from .zarr_reader import store_object
 
 
-def verify(store) -> tuple:
+def verify(store, storage_options=None) -> tuple:
     """(problems, notes): every sign of damage found in ``store`` (a missing chunk,
     a failed checksum, an undecodable chunk, a symbolic link, a listed part or
     shard that is not there), and what else a reader should know (an unfinished
-    run, a live lease). An empty ``problems`` means every chunk was read intact."""
-    zarr_store = store_object(store)
+    run, a live lease). An empty ``problems`` means every chunk was read intact.
+    ``store``: a path, a URL with fsspec's ``storage_options``, or a zarr store."""
+    zarr_store = store_object(store, storage_options)
     problems, notes = [], []
     if isinstance(zarr_store, LocalStore):
         problems += _links(os.fspath(zarr_store.root))

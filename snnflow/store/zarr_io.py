@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import errno
+import inspect
 import os
 import shutil
 import threading
@@ -134,10 +136,31 @@ def put_if_absent(store, key: str, value: bytes) -> bool:
     async def set_once():
         if await store.exists(key):
             return False
-        await store.set_if_not_exists(key, default_buffer_prototype().buffer.from_bytes(value))
+        if not await _create_exclusive(store, key, value):
+            await store.set_if_not_exists(key, default_buffer_prototype().buffer.from_bytes(value))
+        # Whoever's bytes are there won (the documents written this way name their writer)
         got = await store.get(key, default_buffer_prototype())
         return got is not None and got.to_bytes() == value
     return sync(set_once())
+
+
+async def _create_exclusive(store, key, value) -> bool:
+    """Write ``key`` only if absent, atomically, where the object store can (S3's
+    conditional write, If-None-Match: *, through s3fs): True if this was tried (the
+    caller reads back who won), False where the store has no such write."""
+    if not isinstance(store, zarr.storage.FsspecStore) or \
+            "mode" not in inspect.signature(store.fs._pipe_file).parameters:
+        return False
+    try:
+        await store.fs._pipe_file(f"{store.path}/{key}", value, mode="create")
+    except FileExistsError:
+        pass
+    except (NotImplementedError, ValueError, TypeError):
+        return False
+    except OSError as error:    # a server that answers 412 without naming the condition
+        if getattr(error, "errno", None) != errno.EINVAL:
+            raise
+    return True
 
 
 def get(store, key: str):
@@ -170,9 +193,18 @@ def list_prefix(store, prefix: str) -> list:
                 os.path.join(folder, d))]]
         return keys
 
+    _forget_listings(store)
+
     async def collect():
         return [key async for key in store.list_prefix(prefix)]
     return sync(collect())
+
+
+def _forget_listings(store):
+    """Drop an fsspec file system's cached listings of ``store``: other processes
+    (the workers) write it, so what this one listed before may be stale."""
+    if isinstance(store, zarr.storage.FsspecStore):
+        store.fs.invalidate_cache()
 
 
 class StoreDamagedError(OSError):
@@ -222,6 +254,8 @@ def list_dirs(store, prefix: str) -> list:
         except FileNotFoundError:
             return []
 
+    _forget_listings(store)
+
     async def collect():
         return sorted({key.rstrip("/") async for key in store.list_dir(prefix + "/")
                        if "." not in key.rstrip("/") or key.endswith("/")} - {"zarr.json"})
@@ -239,6 +273,8 @@ def clear(store, keep=()):
             return
         delete(store, [name for name in os.listdir(root) if name not in keep])
         return
+
+    _forget_listings(store)
 
     async def clear_all():
         keys = [key async for key in store.list() if key not in keep]

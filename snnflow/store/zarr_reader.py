@@ -23,14 +23,81 @@ from .zarr_io import StoreDamagedError, exists
 LAYOUT = 2
 
 
-def store_object(store):
-    """A zarr store for ``store``: a path (a LocalStore), a URL (fsspec) or a store."""
+def is_url(store) -> bool:
+    """A URL of an object store (``s3://``, ``gs://``, ``memory://``, ...), not a path."""
+    if not isinstance(store, (str, os.PathLike)):
+        return False
+    text = os.fspath(store)
+    return "://" in text and not text.startswith("file://")
+
+
+def store_object(store, storage_options=None):
+    """A zarr store for ``store``: a path (a LocalStore), a URL (zarr's FsspecStore,
+    given fsspec's ``storage_options``, e.g. ``{"endpoint_url": ..., "key": ...,
+    "secret": ...}`` for s3fs) or a zarr store (as it is)."""
+    if storage_options is not None and not isinstance(storage_options, dict):
+        raise TypeError(f"storage_options must be a dict of the file system's options, "
+                        f"got {storage_options!r}")
     if isinstance(store, (str, os.PathLike)):
         text = os.fspath(store)
-        if "://" in text and not text.startswith("file://"):
-            return zarr.storage.FsspecStore.from_url(text)
+        if is_url(text):
+            return _fsspec_store(text, storage_options or {})
+        if storage_options:
+            raise ValueError(f"storage_options are for a store given as a URL "
+                             f"('s3://bucket/run.zarr'), not for the local path {text!r}")
         return LocalStore(os.path.abspath(text.removeprefix("file://")))
+    if storage_options:
+        raise ValueError("storage_options are for a store given as a URL; a zarr store "
+                         "object carries its own")
     return store
+
+
+#: The extra that installs each object store's fsspec implementation
+EXTRAS = {"s3": "s3", "s3a": "s3"}
+
+
+def _fsspec_store(url, storage_options):
+    import inspect
+
+    import fsspec
+    protocol = url.split("://", 1)[0]
+    try:
+        cls = fsspec.get_filesystem_class(protocol)
+    except ImportError as error:
+        extra = EXTRAS.get(protocol)
+        hint = f"pip install 'snnflow[{extra}]'" if extra else "install it"
+        raise ImportError(f"the store {url!r} needs fsspec's {protocol!r} implementation, "
+                          f"which is not installed ({error}); {hint}") from None
+    except ValueError as error:
+        raise ValueError(f"the store {url!r}: {error}") from None
+    # fsspec passes options it does not know on silently: a misspelt endpoint would
+    # go to the default one. Refuse what no class of the file system takes.
+    known = {"asynchronous", "loop", "skip_instance_cache", "use_listings_cache",
+             "listings_expiry_time", "max_paths"}
+    for klass in cls.__mro__:
+        if "__init__" in vars(klass):
+            parameters = inspect.signature(klass.__init__).parameters
+            known |= {name for name, p in parameters.items() if p.kind in (
+                p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)} - {"self"}
+    unknown = sorted(set(storage_options) - known)
+    if unknown:
+        raise TypeError(f"storage option(s) {', '.join(map(repr, unknown))} are not options of "
+                        f"{cls.__name__} (the {protocol!r} file system); its options: "
+                        f"{', '.join(sorted(known))}")
+    # Other processes (the workers) write the store: a listing must never be a cached one
+    return zarr.storage.FsspecStore.from_url(
+        url, storage_options={"use_listings_cache": False, **storage_options})
+
+
+def describe_store(store) -> str:
+    """``store`` for messages: a path or URL as given, a store object as zarr names it."""
+    if isinstance(store, (str, os.PathLike)):
+        return os.fspath(store)
+    if isinstance(store, zarr.storage.FsspecStore):
+        protocol = store.fs.protocol
+        protocol = protocol[0] if isinstance(protocol, (tuple, list)) else protocol
+        return f"{protocol}://{store.path}"
+    return str(store)
 
 
 def read_checked(array, start, stop):
@@ -116,11 +183,13 @@ def open_root(store, mode, attributes=None):
                            use_consolidated=None if mode == "r" else False)
 
 
-def open_store(store, name=None) -> dict:
-    """{callback key: recorded data} from a finished store, with lazy sequences in
-    place of lists (the same arrays the in-memory run returns)."""
+def open_store(store, name=None, storage_options=None) -> dict:
+    """{callback key: recorded data} from a finished store (a path, a URL with
+    fsspec's ``storage_options``, or a zarr store), with lazy sequences in place of
+    lists (the same arrays the in-memory run returns)."""
     from .lease import check_writer
-    name = name or (os.fspath(store) if isinstance(store, (str, os.PathLike)) else str(store))
+    name = name or describe_store(store)
+    store = store_object(store, storage_options)
     try:
         root = open_root(store, "r")
     except (FileNotFoundError, zarr.errors.NodeNotFoundError):

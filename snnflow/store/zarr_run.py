@@ -13,6 +13,7 @@ import os
 import warnings
 
 import zarr
+from zarr.core.sync import sync
 from zarr.storage import LocalStore
 
 from .. import __version__
@@ -22,7 +23,7 @@ from .lease import Lease, StoreInUseError
 from .results import array_reader, from_json, to_json, write_arrays
 from .zarr_io import (clear, consolidated, get, group_metadata, list_dirs, put_if_absent,
                       put_nodes)
-from .zarr_reader import LAYOUT, open_root, open_store, store_object
+from .zarr_reader import LAYOUT, describe_store, open_root, open_store, store_object
 from .zarr_sink import ZarrSink, _BackgroundWriter
 
 SHARDS = "shards"
@@ -41,22 +42,23 @@ def part_name(shard: int) -> str:
 
 
 class ZarrRun:
-    """Driver side of a recording into ``store`` (a path, a URL or a zarr store).
+    """Driver side of a recording into ``store`` (a path, a URL with fsspec's
+    ``storage_options``, or a zarr store).
 
     A store that already holds another run (a different fingerprint, or data that
     snnflow did not write) is refused unless ``overwrite=True``. A store holding
     this same run can be resumed: its complete shards are kept."""
 
-    def __init__(self, store, fingerprint, overwrite=False):
+    def __init__(self, store, fingerprint, overwrite=False, storage_options=None):
         self.store = store
         self.overwrite = overwrite
         self.fingerprint = fingerprint
-        self.zarr_store = store_object(store)
+        self.zarr_store = store_object(store, storage_options)
         self._check()
         self.lease = Lease(self.zarr_store, _name(store))
 
     def _check(self):
-        holds_data, existing = _contents(self.store)
+        holds_data, existing = _contents(self.store, self.zarr_store)
         #: the snnflow attributes of the run the store holds (None if it holds none)
         self.existing = existing
         self.same_run = existing is not None and existing.get("fingerprint") == self.fingerprint
@@ -140,27 +142,45 @@ class ZarrRun:
 
 
 def _name(store) -> str:
-    if isinstance(store, (str, os.PathLike)):
-        return os.fspath(store)
-    return str(store)
+    return describe_store(store)
 
 
-def _contents(store):
+def _contents(store, zarr_store):
     """(holds anything, its snnflow attributes or None), creating nothing."""
-    if isinstance(store, (str, os.PathLike)) and "://" not in os.fspath(store):
-        path = os.fspath(store)
+    if isinstance(zarr_store, LocalStore):
+        path = os.fspath(zarr_store.root)
         if not os.path.exists(path):
             return False, None
         holds_files = not os.path.isdir(path) or bool(
             set(os.listdir(path)) - {"snnflow.lease.json"})
     else:
-        holds_files = False
+        holds_files = _holds_objects(zarr_store, _name(store))
     try:
-        root = open_root(store, "r")
+        root = open_root(zarr_store, "r")
     except (FileNotFoundError, zarr.errors.NodeNotFoundError):
         return holds_files, None
     existing = root.attrs.asdict().get("snnflow")
     return holds_files or existing is not None or any(True for _ in root.keys()), existing
+
+
+def _holds_objects(zarr_store, name) -> bool:
+    """Whether a store that is not a local folder holds any key but the lease; the
+    first access to it, so an unreachable store fails here, before anything runs."""
+    async def first_keys():
+        found = []
+        async for key in zarr_store.list():
+            if key != "snnflow.lease.json":
+                found.append(key)
+                break
+        return found
+    try:
+        return bool(sync(first_keys()))
+    except (FileNotFoundError, ImportError, TypeError, ValueError):
+        raise
+    except Exception as error:
+        raise ConnectionError(f"cannot reach the store {name!r}: {type(error).__name__}: "
+                              f"{error} (check its URL and storage_options: endpoint_url, "
+                              f"key, secret)") from error
 
 
 class PartRecording:
@@ -260,10 +280,10 @@ def read_shard_result(store, part):
 class ZarrRecording:
     """A single-process run into ``store``: the driver's and the one shard's parts."""
 
-    def __init__(self, store, fingerprint, overwrite=False, attrs=None):
-        self.run = ZarrRun(store, fingerprint, overwrite)
+    def __init__(self, store, fingerprint, overwrite=False, attrs=None, storage_options=None):
+        self.run = ZarrRun(store, fingerprint, overwrite, storage_options)
         self.attrs = attrs
-        self.shard = PartRecording(store, part_name(0))
+        self.shard = PartRecording(self.run.zarr_store, part_name(0))
 
     def sink(self, key, layout):
         check_keys(list(self.shard.sinks) + [key])
