@@ -388,3 +388,34 @@ def test_jumps_computed_pairwise_or_by_whole_products_agree(task, monkeypatch):
     assert np.abs(results[0]["in_hid"]).max() > 0
     for name in results[0]:
         np.testing.assert_allclose(results[0][name], results[1][name], rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("kind", ["fixed_probability", "conv2d"])
+def test_training_sparse_and_convolutional_weights_changes_the_simulation(kind):
+    """The optimiser's steps must reach the engine: the loss of the same batch
+    changes after one step, and the trained weights are what the engine reports."""
+    from snnflow.connectivity import Conv2D, FixedProbability
+    rng = np.random.default_rng(5)
+    trains = trains_for(rng, 4, 36, t_max=15)
+    labels = np.array([0, 1, 2, 1])
+    net = Network(default_params)
+    with net:
+        inp = Population(SpikeInput(), (6, 6, 1))
+        hid = Population(LeakyIntegrateFire(tau_mem=TAU_MEM, tau_refrac=None), (4, 4, 2))
+        out = Population(LeakyIntegrate(tau_mem=TAU_MEM, readout="avg_var"), 3)
+        first = (FixedProbability(0.5, Normal(mean=1.0, sd=0.5)) if kind == "fixed_probability"
+                 else Conv2D(Normal(mean=1.0, sd=0.5), 2, 3))
+        conn = Connection(inp, hid, first, Exponential(TAU_SYN))
+        Connection(hid, out, FixedProbability(0.8, Normal(sd=1.0)), Exponential(TAU_SYN))
+    compiled = EventPropCompiler(30, "sparse_categorical_crossentropy", batch_size=4,
+                                 optimiser=Adam(0.1)).compile(net)
+    before, _ = compiled.compute_gradients({inp: trains}, {out: labels})
+    compiled.train({inp: trains}, {out: labels}, num_epochs=1, callbacks=[], shuffle=False)
+    after, _ = compiled.compute_gradients({inp: trains}, {out: labels})
+    assert after != before
+    trained = compiled.event_prop.weights()[conn]
+    simulated = compiled.engine.get_conn_var(conn, "weight")
+    if kind == "fixed_probability":
+        np.testing.assert_array_equal(simulated[simulated != 0], trained[trained != 0])
+    else:
+        assert set(np.unique(simulated[simulated != 0])) <= set(trained.ravel())

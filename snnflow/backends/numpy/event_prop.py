@@ -114,6 +114,7 @@ class EventProp:
         # Input populations only replay data: they need spikes on tape, no adjoint
         self.pops = {pop: _Population(state, self.dt) for pop, state in engine.pops.items()
                      if pop.neuron.input_kind is None}
+        _share_sparse_weights(engine)
         self.conns = []
         self.incoming = {pop: [] for pop in self.pops}
         for state in engine.conns:
@@ -387,3 +388,30 @@ def _per_neuron(value, neurons):
     """A parameter (a number or one value per neuron) at the given neurons."""
     value = np.asarray(value)
     return value if value.ndim == 0 else value[neurons]
+
+
+def _share_sparse_weights(engine):
+    """Make each sparse matrix's values a view of the compiled engine's copy of
+    them (the engine keeps its dense matrices as views already), so that
+    training them in place changes what the engine delivers. The engine lays the
+    CSR values of its connections end to end, in order; each segment is checked
+    before it is shared."""
+    data = getattr(getattr(engine, "_tables", None), "data", None)
+    if data is None:
+        return
+    offset = 0
+    for state in engine.conns:
+        prop = state.propagator
+        delayed = hasattr(prop, "ages")
+        matrix = prop.stacked if delayed else prop.matrix
+        if isinstance(matrix, np.ndarray):
+            continue
+        segment = data[offset:offset + matrix.nnz]
+        offset += matrix.nnz
+        if np.shares_memory(matrix.data, data):
+            continue
+        if delayed or not np.array_equal(segment, matrix.data):
+            raise RuntimeError(f"connection {state.conn.name}: the engine's sparse weights "
+                               f"are not laid out as EventProp expects, so training them "
+                               f"would not reach the simulation")
+        prop.matrix.data = segment
