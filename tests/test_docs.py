@@ -41,7 +41,6 @@ InferenceCompiler(evaluate_timesteps=20, batch_size=4).compile(net).evaluate(
 #: nowhere on the page). They belong to other parts of the project; strict, so
 #: that the page's owner removes it here when the page runs.
 FRAGMENTS = {
-    "training.md": "uses names no block defines (x_train, ...)",
 }
 
 
