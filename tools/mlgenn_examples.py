@@ -24,9 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-IMPORT_LINE = re.compile(r"^(\s*)(from|import)(\s+)ml_genn\b", re.MULTILINE)
+from mlgenn_yardstick import rewrite_imports  # this folder is on the path
 
+HERE = Path(__file__).resolve().parent
 COMMON = {"NUM_EPOCHS": "2", "KERNEL_PROFILING": "False"}
 #: Top-level constants set per script (on top of COMMON), and its environment
 EDITS = {
@@ -43,10 +43,6 @@ EDITS = {
     "yin_yang.py": ({"NUM_TRAIN": "BATCH_SIZE * 2 * NUM_OUTPUT", "BATCH_SIZE": "32"}, {}),
 }
 MPI_RANKS = 2
-
-
-def rewrite_imports(source):
-    return IMPORT_LINE.sub(r"\1\2\3snnflow", source)
 
 
 def set_constants(source, constants):
