@@ -90,9 +90,11 @@ def build_problem(examples=EXAMPLES):
 
 
 def finished_shards(dask_scheduler) -> int:
-    """Runs on the scheduler: shard tasks whose result is held."""
-    return sum(1 for key, task in dask_scheduler.tasks.items()
-               if str(key).startswith("snnflow-shard-") and task.state == "memory")
+    """Runs on the scheduler: shard tasks that have run, from the task stream's
+    records (a shard's result leaves the scheduler as soon as the driver merged it)."""
+    stream = dask_scheduler.plugins.get("task-stream")
+    return sum(1 for record in (stream.buffer if stream is not None else [])
+               if str(record.get("key")).startswith("snnflow-shard-"))
 
 
 class DevTools:
@@ -140,8 +142,11 @@ TASK_STREAM_NAMES = """JSON.stringify((() => {
 
 
 async def capture(page_socket: str, url: str, timeout: float = 120.0,
-                  settle: float = SETTLE_SECONDS) -> tuple:
-    """(the page as PNG bytes, the task names its task stream shows)."""
+                  settle: float = SETTLE_SECONDS, drawn=None, ready=None) -> tuple:
+    """(the page as PNG bytes, the task names its task stream shows). With
+    ``drawn``/``ready`` (threading.Events): set ``drawn`` once the page is up,
+    then wait for ``ready`` before taking the screenshot (the page's task stream
+    shows the tasks that run while it is open)."""
     connection = await websocket_connect(page_socket, max_message_size=256 * 2**20)
     try:
         tools = DevTools(connection)
@@ -150,12 +155,16 @@ async def capture(page_socket: str, url: str, timeout: float = 120.0,
         await tools.call("Page.navigate", url=url)
         deadline = time.monotonic() + timeout
         while True:
-            drawn = await tools.call("Runtime.evaluate", expression=PLOTS_DRAWN)
-            if drawn["result"].get("value") is True:
+            plots = await tools.call("Runtime.evaluate", expression=PLOTS_DRAWN)
+            if plots["result"].get("value") is True:
                 break
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the dashboard at {url} drew nothing in {timeout:.0f} s")
             await asyncio.sleep(0.5)
+        if drawn is not None:
+            drawn.set()
+            while not ready.is_set():
+                await asyncio.sleep(0.1)
         await asyncio.sleep(settle)
         # Hover over a task of the task stream: its tooltip shows the task's key
         await tools.call("Input.dispatchMouseEvent", type="mouseMoved", x=HOVER[0], y=HOVER[1])
@@ -171,8 +180,10 @@ def find_chromium():
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def screenshot(url: str, output: pathlib.Path, settle: float = SETTLE_SECONDS) -> list:
-    """Save the page at ``url`` as ``output``; return the task stream's task names."""
+def screenshot(url: str, output: pathlib.Path, settle: float = SETTLE_SECONDS,
+               drawn=None, ready=None) -> list:
+    """Save the page at ``url`` as ``output``; return the task stream's task names
+    (``drawn`` and ``ready``: see capture)."""
     chromium = find_chromium()
     if chromium is None:
         sys.exit("needs a chromium binary (Debian: apt-get install chromium)")
@@ -187,7 +198,7 @@ def screenshot(url: str, output: pathlib.Path, settle: float = SETTLE_SECONDS) -
         try:
             page = _first_page(port)
             png, names = asyncio.run(capture(page["webSocketDebuggerUrl"], url,
-                                             settle=settle))
+                                             settle=settle, drawn=drawn, ready=ready))
         finally:
             browser.terminate()
             browser.wait(timeout=30)
@@ -232,16 +243,31 @@ def run(output, examples=EXAMPLES, shards_before=SHARDS_BEFORE_SCREENSHOT,
             except BaseException as error:  # re-raised by the main thread
                 result["error"] = error
 
+        # The page opens first, so that its task stream sees the shards run
+        drawn, ready, shot = threading.Event(), threading.Event(), {}
+
+        def take_screenshot():
+            try:
+                shot["names"] = screenshot(f"http://127.0.0.1:{port}/status", output, settle,
+                                           drawn, ready)
+            except BaseException as error:  # re-raised by the main thread
+                shot["error"] = error
+                drawn.set()
+
+        camera = threading.Thread(target=take_screenshot)
+        camera.start()
+        drawn.wait()
         evaluation = threading.Thread(target=evaluate)
         start = time.perf_counter()
         evaluation.start()
         while evaluation.is_alive() and \
                 client.run_on_scheduler(finished_shards) < shards_before:
             time.sleep(0.2)
-        if not evaluation.is_alive():
-            raise RuntimeError(f"the evaluation ended before the screenshot: "
-                               f"{result.get('error')!r}")
-        names = screenshot(f"http://127.0.0.1:{port}/status", output, settle)
+        ready.set()
+        camera.join()
+        if "error" in shot:
+            raise shot["error"]
+        names = shot["names"]
         done = client.run_on_scheduler(finished_shards)
         print(f"screenshot after {time.perf_counter() - start:.1f} s, with {done} of "
               f"{-(-examples // SHARD_SIZE)} shards done; the task stream shows "
