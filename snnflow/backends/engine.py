@@ -72,12 +72,6 @@ class Engine(ABC):
     def step(self):
         """Advance one timestep: deliver last step's spikes, update, spike, read out."""
 
-    def run_steps(self, count: int):
-        """``count`` steps with nothing read in between (an engine on a device
-        overrides it to run them without returning to Python each step)."""
-        for _ in range(count):
-            self.step()
-
     def run(self, timesteps: int):
         """Advance ``timesteps`` steps with no callback in between (an engine may
         run them without returning to Python)."""

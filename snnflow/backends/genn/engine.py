@@ -237,11 +237,11 @@ class GennEngine(Engine):
         self._spikes = {}
         self._pulled = False
 
-    def run_steps(self, count):
-        """``count`` steps with no Python between them but pygenn's call per step
+    def run(self, timesteps):
+        """``timesteps`` steps with no Python between them but pygenn's call per step
         (pygenn 5.4 has no call that runs several)."""
         step_time = self.model.step_time
-        for _ in range(count):
+        for _ in range(timesteps):
             step_time()
         self._spikes = {}
         self._pulled = False
