@@ -9,15 +9,9 @@ import numpy as np
 
 from ..utils.network import get_underlying_pop
 from ..store import MemoryRecording
-from ..utils.filter import check_filter, filter_indices, filter_mask, neuron_indices
+from ..utils.filter import (ExampleFilter, check_example_filter, check_filter,
+                            filter_indices, filter_mask, neuron_indices)
 from .callback import Callback
-
-
-def _check_example_filter(spec):
-    if isinstance(spec, (slice, tuple)):
-        raise TypeError(f"example_filter must be an int, a list of ints or a list of "
-                        f"booleans, got {spec!r:.60}")
-    return check_filter(spec, "example_filter")
 
 
 class Recorder(Callback):
@@ -27,7 +21,7 @@ class Recorder(Callback):
 
     def __init__(self, key=None, example_filter=None, timestep_filter=None):
         self.key = key
-        self.example_filter = _check_example_filter(example_filter)
+        self.example_filter = check_example_filter(example_filter)
         self.timestep_filter = check_filter(timestep_filter, "timestep_filter")
 
     def layout_attrs(self) -> dict:
@@ -52,13 +46,7 @@ class Recorder(Callback):
             return None
         if num_examples is not None:
             return filter_indices(spec, (num_examples,), "example_filter")
-        array = np.atleast_1d(np.asarray(spec))
-        if array.dtype == bool:
-            return np.flatnonzero(array)
-        if np.any(array < 0):
-            raise IndexError(f"example_filter {spec!r:.60} has negative indices, which need "
-                             f"a known number of examples")
-        return np.unique(array.astype(np.int64))
+        return np.flatnonzero(ExampleFilter(spec).mask)
 
     def on_batch_begin(self, batch):
         examples = self._compiled.batch_examples

@@ -120,31 +120,39 @@ def neuron_indices(spec, shape: tuple, what: str) -> np.ndarray:
     return np.flatnonzero(neuron_mask(spec, shape, what))
 
 
+def check_example_filter(spec):
+    """An example filter is a filter of one dimension: no slice, no tuple."""
+    if isinstance(spec, (slice, tuple)):
+        raise FilterTypeError(f"example_filter must be an int, a list of ints or a list "
+                              f"of booleans, got {spec!r:.60}")
+    return check_filter(spec, "example_filter")
+
+
 class ExampleFilter:
     """mlGeNN's example filter: which examples of each batch to record. ``spec``
     is None (all), an int, a list of ints or a boolean mask (shorter than the
-    data: the examples after it are not recorded)."""
+    data: the examples after it are not recorded). Without the number of
+    examples, negative indices mean nothing and are refused."""
 
     def __init__(self, spec):
-        if isinstance(spec, (slice, tuple)):
-            raise FilterTypeError(f"example_filter must be an int, a list of ints or a "
-                                  f"list of booleans, got {spec!r:.60}")
-        check_filter(spec, "example_filter")
-        self._mask = None
+        check_example_filter(spec)
+        #: the examples selected, from the first (None: all)
+        self.mask = None
         if spec is not None:
             array = np.atleast_1d(np.asarray(spec))
             if array.dtype != bool:
                 if array.size and array.min() < 0:
-                    raise IndexError(f"example_filter {spec!r:.60} has negative indices")
+                    raise IndexError(f"example_filter {spec!r:.60} has negative indices, "
+                                     f"which need a known number of examples")
                 array = filter_mask(array, (int(array.max(initial=-1)) + 1,),
                                     "example_filter")
-            self._mask = array
+            self.mask = array
 
     def get_batch_mask(self, batch: int, batch_size: int) -> np.ndarray:
         """Boolean (batch_size,): which examples of batch number ``batch`` to record."""
-        if self._mask is None:
+        if self.mask is None:
             return np.ones(batch_size, dtype=bool)
         mask = np.zeros(batch_size, dtype=bool)
-        part = self._mask[batch * batch_size:(batch + 1) * batch_size]
+        part = self.mask[batch * batch_size:(batch + 1) * batch_size]
         mask[:len(part)] = part
         return mask
