@@ -1,7 +1,5 @@
-import numpy as np
-
 from ..utils.decorators import network_default_params
-from ..utils.value import ValueDescriptor
+from ..utils.value import ValueDescriptor, decay_per_step
 from .neuron import Neuron
 
 
@@ -18,9 +16,9 @@ class AdaptiveLeakyIntegrateFire(Neuron):
     v = ValueDescriptor("V")
     a = ValueDescriptor("A")
     beta = ValueDescriptor("Beta")
-    tau_mem = ValueDescriptor(("Alpha", lambda value, dt: np.exp(-dt / value)))
+    tau_mem = ValueDescriptor(("Alpha", decay_per_step))
     tau_refrac = ValueDescriptor("TauRefrac")
-    tau_adapt = ValueDescriptor(("Rho", lambda value, dt: np.exp(-dt / value)))
+    tau_adapt = ValueDescriptor(("Rho", decay_per_step))
     state = ("v", "a")
 
     @network_default_params
@@ -40,7 +38,3 @@ class AdaptiveLeakyIntegrateFire(Neuron):
         self._check_positive("tau_adapt")
         self.relative_reset = bool(relative_reset)
         self.integrate_during_refrac = bool(integrate_during_refrac)
-
-    @property
-    def genn_state(self):
-        return {} if self.tau_refrac is None else {"RefracTime": "refrac_time"}

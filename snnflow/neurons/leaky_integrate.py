@@ -1,7 +1,5 @@
-import numpy as np
-
 from ..utils.decorators import network_default_params
-from ..utils.value import ValueDescriptor
+from ..utils.value import ValueDescriptor, decay_per_step
 from .neuron import Neuron
 
 
@@ -11,7 +9,7 @@ class LeakyIntegrate(Neuron):
 
     v = ValueDescriptor("V")
     bias = ValueDescriptor("Bias")
-    tau_mem = ValueDescriptor(("Alpha", lambda value, dt: np.exp(-dt / value)))
+    tau_mem = ValueDescriptor(("Alpha", decay_per_step))
     state = ("v",)
 
     @network_default_params

@@ -1,7 +1,5 @@
-import numpy as np
-
 from ..utils.decorators import network_default_params
-from ..utils.value import ValueDescriptor
+from ..utils.value import ValueDescriptor, decay_per_step
 from .neuron import Neuron
 
 
@@ -15,7 +13,7 @@ class LeakyIntegrateFire(Neuron):
     v_thresh = ValueDescriptor("Vthresh")
     v_reset = ValueDescriptor("Vreset")
     v = ValueDescriptor("V")
-    tau_mem = ValueDescriptor(("Alpha", lambda value, dt: np.exp(-dt / value)))
+    tau_mem = ValueDescriptor(("Alpha", decay_per_step))
     tau_refrac = ValueDescriptor("TauRefrac")
     state = ("v",)
 
@@ -33,7 +31,3 @@ class LeakyIntegrateFire(Neuron):
         self.relative_reset = bool(relative_reset)
         self.integrate_during_refrac = bool(integrate_during_refrac)
         self.scale_i = bool(scale_i)
-
-    @property
-    def genn_state(self):
-        return {} if self.tau_refrac is None else {"RefracTime": "refrac_time"}

@@ -17,7 +17,6 @@ class Neuron:
     state variables that are not values (a refractory countdown)."""
 
     state: tuple = ()
-    genn_state: dict = {}
     #: how an input population reads ``x``: "values" (one number per neuron per
     #: example), "spikes" (PreprocessedSpikes per example) or None (not an input)
     input_kind: str | None = None
@@ -29,6 +28,14 @@ class Neuron:
     def values(self) -> tuple:
         """The names of this model's per-neuron values."""
         return tuple(value_descriptors(type(self)))
+
+    @property
+    def genn_state(self) -> dict:
+        """{GeNN name: snnflow name} of the state variables that are not values:
+        a refractory countdown, for a model given ``tau_refrac``."""
+        if getattr(self, "tau_refrac", None) is None:
+            return {}
+        return {"RefracTime": "refrac_time"}
 
     def _check_positive(self, name):
         """Time constants (ms) given as numbers must be positive."""

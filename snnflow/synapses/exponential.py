@@ -1,7 +1,5 @@
-import numpy as np
-
 from ..utils.decorators import network_default_params
-from ..utils.value import ValueDescriptor
+from ..utils.value import ValueDescriptor, decay_per_step
 from .synapse import Synapse
 
 
@@ -9,7 +7,7 @@ class Exponential(Synapse):
     """Exponentially decaying current: Isyn = inSyn (times tau/dt (1 - exp(-dt/tau))
     with ``scale_i``), then inSyn <- inSyn exp(-dt/tau)."""
 
-    tau = ValueDescriptor(("ExpDecay", lambda value, dt: np.exp(-dt / value)))
+    tau = ValueDescriptor(("ExpDecay", decay_per_step))
 
     @network_default_params
     def __init__(self, tau=5.0, scale_i=False):

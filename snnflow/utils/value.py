@@ -27,6 +27,12 @@ def check_value(value, what: str):
     raise TypeError(f"{what} must be a number, an array or an Initializer, got {value!r}")
 
 
+def decay_per_step(tau, dt):
+    """GeNN's factor by which a quantity with time constant ``tau`` (ms) decays in
+    one step of ``dt`` ms: exp(-dt / tau)."""
+    return np.exp(-dt / tau)
+
+
 class ValueDescriptor:
     """A model attribute holding a value (checked when set) and naming the GeNN
     variables it becomes: each argument is a GeNN name, or (name, transform) with
