@@ -399,6 +399,19 @@ def test_synapse_delay_and_source_mistakes_are_refused():
         Connection(inp, out, Dense(np.eye(2), delay=3))
     with pytest.raises(ValueError, match="FewSpikeCompiler sets the delays"):
         compiler.compile(net, inputs=inp, outputs=out)
+    # Per-synapse delays too (an array once failed with numpy's "truth value of an
+    # array is ambiguous"); all-zero arrays are no delay at all
+    for delay, refused in [([[0, 1], [0, 0]], True), ([[0, 0], [0, 0]], False)]:
+        net = Network()
+        with net:
+            inp = Population(FewSpikeReluInput(k=4, alpha=2.0), 2)
+            out = Population(FewSpikeRelu(k=4, readout="var"), 2)
+            Connection(inp, out, Dense(np.eye(2), delay=delay))
+        if refused:
+            with pytest.raises(ValueError, match="FewSpikeCompiler sets the delays"):
+                compiler.compile(net, inputs=inp, outputs=out)
+        else:
+            compiler.compile(net, inputs=inp, outputs=out)
     for second, match in [(FewSpikeReluInput(k=4, alpha=3.0), "different alphas"),
                           (FewSpikeReluInput(k=4, alpha=2.0, signed_input=True),
                            "mix signed and unsigned")]:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from numbers import Number
 
-import numpy as np
 
 from .. import readouts
 from ..connectivity import Conv2D, Dense, FixedProbability
@@ -143,7 +142,7 @@ class EventPropCompiler(InferenceCompiler):
                                      f"{get_underlying_pop(key).name}, which is not in "
                                      f"this network")
         for conn in network.connections:
-            if np.any(np.asarray(conn.connectivity.delay, dtype=object) != 0):
+            if conn.connectivity.has_delays:
                 raise ValueError(f"connection {conn.name}: EventPropCompiler does not train "
                                  f"connections with synaptic delays yet, got delay="
                                  f"{conn.connectivity.delay!r}")

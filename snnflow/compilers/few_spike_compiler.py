@@ -135,7 +135,7 @@ def _check_models(network, input_pops, output_pops, k):
         if not isinstance(conn.synapse, synapses.Delta):
             raise TypeError(f"connection {conn.name}: few-spike networks use Delta "
                             f"synapses, not {type(conn.synapse).__name__}")
-        if getattr(conn.connectivity, "delay", 0) != 0:
+        if conn.connectivity.has_delays:
             raise ValueError(f"connection {conn.name} has delay "
                              f"{conn.connectivity.delay!r}: FewSpikeCompiler sets the "
                              f"delays of a few-spike network itself")

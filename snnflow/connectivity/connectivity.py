@@ -65,6 +65,13 @@ class Connectivity:
     def validate(self, source_shape: tuple, target_shape: tuple, name: str):
         """Raise ValueError now for a description that cannot be built."""
 
+    @property
+    def has_delays(self) -> bool:
+        """Whether any synapse may have a delay (a drawn delay counts as one)."""
+        if isinstance(self.delay, Initializer):
+            return True
+        return bool(np.any(np.asarray(self.delay) != 0))
+
     def validate_delay(self, max_delay_steps: int | None, name: str):
         """Refuse now a delay that is negative, not a whole number where it must be,
         beyond ``max_delay_steps``, or drawn without a ``max_delay_steps`` to bound it."""
