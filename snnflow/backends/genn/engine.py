@@ -237,15 +237,6 @@ class GennEngine(Engine):
         self._spikes = {}
         self._pulled = False
 
-    def run(self, timesteps):
-        """``timesteps`` steps with no Python between them but pygenn's call per step
-        (pygenn 5.4 has no call that runs several)."""
-        step_time = self.model.step_time
-        for _ in range(timesteps):
-            step_time()
-        self._spikes = {}
-        self._pulled = False
-
     def spikes(self, pop):
         state = self.pops[pop]
         if state.recording is None:
