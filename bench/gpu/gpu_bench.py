@@ -67,7 +67,7 @@ def time_evaluate(lib, w1, w2, x, y, batch_size, record, repeats=3):
         # One warm-up batch: the first transfers and launches cost extra
         compiled.evaluate({inp: x[:batch_size]}, {out: y[:batch_size]},
                           callbacks=recorders(lib, inp, hid, out) if record else [])
-        times, state = [], None
+        times = []
         for _ in range(repeats):
             start = time.perf_counter()
             metrics, data = compiled.evaluate(
