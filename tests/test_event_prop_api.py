@@ -220,7 +220,6 @@ def test_compiler_takes_every_mlgenn_argument():
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"deep_r_conns": ["c"]}, "deep-R"),
-    ({"delay_learn_conns": ["c"]}, "delay_learn_conns"),
     ({"max_spikes": 0}, "max_spikes must be an int >= 1, got 0"),
     ({"reg_lambda_lower": -1.0}, "reg_lambda_lower must be a number >= 0, got -1.0"),
     ({"softmax_temperature": 0}, "softmax_temperature must be a number > 0, got 0"),

@@ -384,9 +384,10 @@ def test_bad_networks_and_losses_are_refused_at_compile():
     with delayed:
         a = Population(SpikeInput(), 3)
         b = Population(LeakyIntegrate(readout="avg_var"), 3)
-        Connection(a, b, Dense(1.0, delay=[[0, 1, 0]] * 3), Exponential(5.0), name="late")
-    with pytest.raises(ValueError, match="connection late: EventPropCompiler does not train "
-                                         "connections with synaptic delays"):
+        Connection(a, b, OneToOne(1.0, delay=1), Exponential(5.0), name="late")
+    with pytest.raises(ValueError, match="connection late: EventPropCompiler trains "
+                                         "connections with synaptic delays on Dense and "
+                                         "FixedProbability connectivity only, got OneToOne"):
         EventPropCompiler(10, "sparse_categorical_crossentropy").compile(delayed)
 
 

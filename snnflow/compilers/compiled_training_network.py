@@ -120,17 +120,31 @@ class CompiledTrainingNetwork(CompiledInferenceNetwork):
                        if pop.neuron.input_kind is None and pop.neuron.readout is None}
         self.event_prop = EventProp(engine, losses, reg_lambdas, compiler.reg_nu_upper,
                                     compiler.max_spikes, compiler.per_timestep_loss,
-                                    self._reduce_sum)
+                                    self._reduce_sum,
+                                    {conn: conn.max_delay_steps
+                                     for conn in compiler.delay_learn_conns})
         self._optimiser_state = {conn: self.optimiser.state(weight.shape)
                                  for conn, weight in self.event_prop.weights().items()}
+        # As mlGeNN's: without a delay optimiser, delays share the weights' one
+        self.delay_optimiser = (self.optimiser if compiler.delay_optimiser is None
+                                else copy.deepcopy(compiler.delay_optimiser))
+        self._delay_optimiser_state = {
+            conn: self.delay_optimiser.state(delays.shape)
+            for conn, delays in self.event_prop.delays().items()}
         if self.communicator is not None:
             self._agree_across_ranks()
 
     @property
     def optimisers(self) -> list:
-        """[(optimiser, [trained weight arrays])], as mlGeNN's (callbacks change the
-        optimiser's parameters through it)."""
-        return [(self.optimiser, list(self.event_prop.weights().values()))]
+        """[(optimiser, [trained weight arrays])], then (delay optimiser, [learnt
+        delay arrays]) where delays are learnt, as mlGeNN's (callbacks change the
+        optimisers' parameters through it). The weight arrays are the engine's: take
+        them again after a batch that learnt delays (the engine rebuilds them)."""
+        optimisers = [(self.optimiser, list(self.event_prop.weights().values()))]
+        delays = self.event_prop.delays()
+        if delays:
+            optimisers.append((self.delay_optimiser, list(delays.values())))
+        return optimisers
 
     def _reduce_sum(self, value):
         return value if self.communicator is None else self.communicator.reduce_sum(value)
@@ -154,6 +168,9 @@ class CompiledTrainingNetwork(CompiledInferenceNetwork):
                              f"run the same script")
         for weight in self.event_prop.weights().values():
             comm.broadcast(weight, 0)
+        for delays in self.event_prop.delays().values():
+            comm.broadcast(delays, 0)
+        self.event_prop.sync()
 
     def train(self, x, y, num_epochs, start_epoch=0, shuffle=True,
               metrics="sparse_categorical_accuracy", callbacks=DEFAULT_CALLBACKS,
@@ -218,16 +235,20 @@ class CompiledTrainingNetwork(CompiledInferenceNetwork):
         return (data.metrics, validation.metrics, callback_list.get_data(),
                 validation_list.get_data())
 
-    def compute_gradients(self, x, y):
+    def compute_gradients(self, x, y, delays=False):
         """``(loss, {Connection: float64 gradient})`` of the batch-mean loss over the
-        examples of ``x``/``y`` (at most batch_size), leaving the weights as they are."""
+        examples of ``x``/``y`` (at most batch_size), leaving the weights as they are;
+        with ``delays=True``, ``(loss, weight gradients, {Connection: float64
+        dL/d delay in steps})`` for the connections that learn delays."""
         data = TrainingData(x, y, self.network, None, self.losses,
                             self.compiler.evaluate_timesteps)
         if data.size > self.compiler.batch_size:
             raise ValueError(f"compute_gradients takes at most batch_size="
                              f"{self.compiler.batch_size} examples, got {data.size}")
         callback_list = self._callback_list([], 1, data.size, open_recording())
-        return self._forward_backward(data, np.arange(data.size), 0, callback_list)
+        loss, gradients, delay_gradients = self._forward_backward(
+            data, np.arange(data.size), 0, callback_list)
+        return (loss, gradients, delay_gradients) if delays else (loss, gradients)
 
     def save(self, keys, serialiser="numpy"):
         """Save every trained weight under ``keys`` (e.g. ``(epoch,)``); restore them
@@ -256,7 +277,6 @@ class CompiledTrainingNetwork(CompiledInferenceNetwork):
         order = (np.random.default_rng([self.compiler.rng_seed, epoch]).permutation(data.size)
                  if shuffle else np.arange(data.size))
         batch_size = self.compiler.batch_size
-        weights = self.event_prop.weights()
         num_batches = -(-data.size // batch_size)
         if self.communicator is not None:
             # Ranks may hold different numbers of examples: all step together, a
@@ -264,14 +284,23 @@ class CompiledTrainingNetwork(CompiledInferenceNetwork):
             num_batches = max(self.communicator.all_gather(num_batches))
         for batch in range(num_batches):
             examples = order[batch * batch_size:(batch + 1) * batch_size]
+            # Taken again every batch: learning delays rebuilds the engine's arrays
+            weights, delays = self.event_prop.weights(), self.event_prop.delays()
             if len(examples):
-                _, gradients = self._forward_backward(data, examples, batch, callback_list)
+                _, gradients, delay_gradients = self._forward_backward(
+                    data, examples, batch, callback_list)
             else:
                 gradients = {conn: np.zeros(w.shape) for conn, w in weights.items()}
+                delay_gradients = {conn: np.zeros(d.shape) for conn, d in delays.items()}
             if self.communicator is not None:
                 gradients = {conn: self._reduce_sum(g) for conn, g in gradients.items()}
+                delay_gradients = {conn: self._reduce_sum(g)
+                                   for conn, g in delay_gradients.items()}
             for conn, gradient in gradients.items():
                 self.optimiser.step(weights[conn], gradient, self._optimiser_state[conn])
+            for conn, gradient in delay_gradients.items():
+                self.delay_optimiser.step(delays[conn], gradient,
+                                          self._delay_optimiser_state[conn])
             self.event_prop.sync()
             if len(examples):
                 callback_list.end_batch(batch, data.metrics)
@@ -281,7 +310,7 @@ class CompiledTrainingNetwork(CompiledInferenceNetwork):
 
     def _forward_backward(self, data, examples, batch, callback_list):
         """Simulate ``examples`` (indices into x) as one batch, score them and return
-        the loss and gradients."""
+        the loss, weight gradients and delay gradients."""
         inputs, labels = data.batch(examples)
         # Recorders see examples by their index in x, whatever the shuffle
         self.batch_examples = examples

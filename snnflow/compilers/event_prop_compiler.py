@@ -10,12 +10,15 @@ from ..losses import RelativeMeanSquareError, SparseCategoricalCrossentropy, get
 from ..neurons import LeakyIntegrate, LeakyIntegrateFire, LeakyIntegrateFireInput
 from ..optimisers import get_optimiser
 from ..synapses import Exponential
-from ..utils.network import get_underlying_pop
+from ..utils.network import get_underlying_conn, get_underlying_pop
 from .compiled_training_network import CompiledTrainingNetwork
 from .inference_compiler import InferenceCompiler
 from .validation import check_network, check_positive_int
 
 TRAINABLE_CONNECTIVITY = (Dense, FixedProbability, Conv2D)
+#: Connectivity with a delay per synapse, whose delays can be learnt (a
+#: convolution's synapses share a kernel, so mlGeNN refuses delays on it)
+DELAY_CONNECTIVITY = (Dense, FixedProbability)
 TRAINABLE_READOUTS = (readouts.AvgVar, readouts.AvgVarExpWeight, readouts.SumVar,
                       readouts.MaxVar, readouts.Var)
 
@@ -56,8 +59,14 @@ class EventPropCompiler(InferenceCompiler):
     ``batch_size`` is the whole batch, each rank simulates its share. ``ttfs_alpha``
     and ``softmax_temperature`` shape mlGeNN's time-to-first-spike loss, which
     snnflow does not train yet (a first_spike_time readout is refused).
-    ``delay_optimiser``/``delay_learn_conns`` (learnt delays) and ``deep_r_*``
-    (deep-R, an e-prop method) are refused when used. ``kernel_profiling`` and
+    Connections may have synaptic delays (Dense and FixedProbability; whole
+    steps), their weights trained through them. ``delay_learn_conns`` (Connections
+    or Layers) also learn their delays, each kept as a continuous number of steps,
+    updated by ``delay_optimiser`` (a name or Optimiser; the weights' optimiser
+    when None) from EventProp's delay gradient (Meszaros, Knight and Nowotny
+    2025), clipped to [0, the connection's ``max_delay_steps``] and rounded to
+    the nearest step for the next batch's simulation, as mlGeNN's. ``deep_r_*``
+    (deep-R, an e-prop method) is refused when used. ``kernel_profiling`` and
     GeNN's own keyword arguments are accepted and change nothing on the NumPy
     engine."""
 
@@ -75,10 +84,18 @@ class EventPropCompiler(InferenceCompiler):
             raise ValueError("EventPropCompiler: deep_r_conns/deep_r_record_rewirings "
                              "(deep-R rewiring) are not supported; snnflow trains with "
                              "EventProp only, and deep-R belongs with e-prop")
-        if delay_optimiser is not None or delay_learn_conns:
-            raise ValueError("EventPropCompiler: delay_optimiser/delay_learn_conns (learnt "
-                             "synaptic delays) are not supported yet; fixed delays are "
-                             "refused too (their gradients are not implemented)")
+        self.delay_optimiser = (None if delay_optimiser is None
+                                else get_optimiser(delay_optimiser))
+        if isinstance(delay_learn_conns, (str, bytes)) or \
+                not hasattr(delay_learn_conns, "__iter__"):
+            raise TypeError(f"delay_learn_conns must be a sequence of Connections or "
+                            f"Layers, got {delay_learn_conns!r}")
+        #: The connections that learn their delays, in the order given
+        try:
+            self.delay_learn_conns = list(dict.fromkeys(get_underlying_conn(c)
+                                                        for c in delay_learn_conns))
+        except TypeError as error:
+            raise TypeError(f"delay_learn_conns: {error}") from None
         self.communicator = communicator
         num_ranks = 1 if communicator is None else communicator.num_ranks
         batch_size = check_positive_int(batch_size, "batch_size")
@@ -141,10 +158,27 @@ class EventPropCompiler(InferenceCompiler):
                     raise ValueError(f"reg_lambda names population "
                                      f"{get_underlying_pop(key).name}, which is not in "
                                      f"this network")
+        for conn in self.delay_learn_conns:
+            if conn not in network.connections:
+                raise ValueError(f"delay_learn_conns names connection {conn.name}, which is "
+                                 f"not in this network")
+            if not isinstance(conn.connectivity, DELAY_CONNECTIVITY):
+                raise ValueError(f"connection {conn.name} in delay_learn_conns: delays are "
+                                 f"learnt on Dense and FixedProbability connectivity (a "
+                                 f"delay per synapse), got "
+                                 f"{type(conn.connectivity).__name__}")
+            if not conn.max_delay_steps:
+                raise ValueError(f"connection {conn.name} in delay_learn_conns has no room "
+                                 f"for delays: give the Connection max_delay_steps >= 1 (the "
+                                 f"largest delay it may learn, in steps), got "
+                                 f"max_delay_steps={conn.max_delay_steps!r}")
         for conn in network.connections:
-            if conn.connectivity.has_delays:
-                raise ValueError(f"connection {conn.name}: EventPropCompiler does not train "
-                                 f"connections with synaptic delays yet, got delay="
+            if conn.connectivity.has_delays and \
+                    not isinstance(conn.connectivity, DELAY_CONNECTIVITY):
+                raise ValueError(f"connection {conn.name}: EventPropCompiler trains "
+                                 f"connections with synaptic delays on Dense and "
+                                 f"FixedProbability connectivity only, got "
+                                 f"{type(conn.connectivity).__name__} with delay="
                                  f"{conn.connectivity.delay!r}")
             if not isinstance(conn.connectivity, TRAINABLE_CONNECTIVITY):
                 raise ValueError(f"connection {conn.name}: EventPropCompiler trains Dense, "

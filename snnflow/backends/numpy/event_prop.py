@@ -55,29 +55,28 @@ class _Connection:
     or a CSR array for sparse connectivity). ``param`` is what the optimiser
     updates: the dense matrix itself; the CSR's per-synapse values; or, for a
     convolution, its kernel, whose entries every synapse of that entry shares
-    (``entry``), written back into the matrix by ``sync``."""
+    (``entry``), written back into the matrix by ``sync``.
 
-    def __init__(self, state, target, dt):
+    ``delays``: None without delays, else the engine's whole-step delays (an int,
+    or an array laid out as ``param``). ``delay_param`` (learnt delays only): the
+    continuous float32 delays, in steps, that the delay optimiser updates; the
+    engine delivers with each rounded to the nearest step, clipped to [0,
+    ``max_delay``], as mlGeNN's."""
+
+    def __init__(self, state, target, dt, max_delay=None):
         synapse = state.synapse
-        self.state = state
         self.conn = state.conn
         self.target = target
-        self.weight = state.propagator.matrix  # the engine's own array, trained in place
-        self.dense = isinstance(self.weight, np.ndarray)
         self.entry = None
+        self.param = None
+        self.max_delay = max_delay
+        self.bind(state)
         if self.dense:
-            self.param = self.weight
-        else:
-            indptr = self.weight.indptr
-            self.rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
-            self.cols = self.weight.indices
-            self.entry = kernel_entries(state.conn, self.weight)
-            if self.entry is None:
-                self.param = self.weight.data
-            else:
-                self.entry, kernel_shape = self.entry
-                self.param = np.zeros(kernel_shape, dtype=np.float32)
-                self.param.reshape(-1)[self.entry] = self.weight.data
+            self.indptr = np.arange(0, self.weight.size + 1, self.weight.shape[1])
+        self.delay_param = None
+        if max_delay is not None:
+            self.delay_param = np.array(np.broadcast_to(
+                np.asarray(state.synapses.delays, dtype=np.float32), self.param.shape))
         self.beta = F64(synapse.decay)
         self.inv_tau_syn = -np.log(self.beta) / dt
         #: inSyn -> this step's current
@@ -85,6 +84,43 @@ class _Connection:
         # inSyn -> V per step, and its continuous-time rate
         self.gain = target.input_scale * self.synapse_scale
         self.kappa = self.gain / dt
+
+    def bind(self, state):
+        """Take the engine's arrays (again, after the engine rebuilt its tables)."""
+        self.state = state
+        prop = state.propagator
+        self.weight = prop.matrix  # the engine's own array, trained in place
+        self.dense = isinstance(self.weight, np.ndarray)
+        delays = state.synapses.delays
+        self.delays = None if np.ndim(delays) == 0 and delays == 0 else delays
+        #: The engine delivers from a copy sorted by delay, not from ``weight``:
+        #: ``sync`` rebuilds it
+        self.copied = getattr(prop, "stacked", prop.matrix) is not prop.matrix
+        if self.dense:
+            self.param = self.weight
+            return
+        indptr = self.weight.indptr
+        self.indptr = indptr
+        self.rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+        self.cols = self.weight.indices
+        if self.entry is None and self.param is None:
+            self.entry = kernel_entries(state.conn, self.weight)
+            if self.entry is not None:
+                self.entry, kernel_shape = self.entry
+                self.param = np.zeros(kernel_shape, dtype=np.float32)
+                self.param.reshape(-1)[self.entry] = self.weight.data
+        if self.entry is None:
+            self.param = self.weight.data
+        else:
+            self.weight.data[...] = self.param.reshape(-1)[self.entry]
+
+    def engine_delays(self):
+        """The whole-step delays the engine should deliver with: the learnt ones
+        rounded half away from zero (C's round, as GeNN's) and clipped, else the
+        fixed ones."""
+        if self.delay_param is None:
+            return self.state.synapses.delays
+        return np.clip(np.floor(self.delay_param + 0.5), 0, self.max_delay).astype(np.int64)
 
 
 class EventProp:
@@ -100,7 +136,8 @@ class EventProp:
     data-parallel run (identity in one process)."""
 
     def __init__(self, engine, losses, reg_lambdas=None, reg_nu_upper=0.0,
-                 max_spikes=None, per_timestep_loss=False, reduce_sum=None):
+                 max_spikes=None, per_timestep_loss=False, reduce_sum=None,
+                 delay_conns=None):
         self.engine = engine
         self.dt = engine.dt
         self.timesteps = engine.evaluate_timesteps
@@ -117,8 +154,10 @@ class EventProp:
         _share_sparse_weights(engine)
         self.conns = []
         self.incoming = {pop: [] for pop in self.pops}
+        delay_conns = delay_conns or {}
         for state in engine.conns:
-            conn = _Connection(state, self.pops[state.conn.target], self.dt)
+            conn = _Connection(state, self.pops[state.conn.target], self.dt,
+                               delay_conns.get(state.conn))
             self.conns.append(conn)
             self.incoming[state.conn.target].append(conn)
             if state.conn.source in self.pops:
@@ -139,11 +178,30 @@ class EventProp:
         connectivity (in the CSR matrix's order), a convolution's kernel."""
         return {c.conn: c.param for c in self.conns}
 
+    def delays(self) -> dict:
+        """{Connection: its learnt float32 delays, in steps} (live), laid out as
+        ``weights()``'s, for the connections that learn their delays."""
+        return {c.conn: c.delay_param for c in self.conns if c.delay_param is not None}
+
     def sync(self):
-        """Write kernels the optimiser changed back into the engine's matrices."""
+        """Make the engine deliver with what the optimisers changed: kernels written
+        back into the matrices; learnt delays clipped to [0, max_delay_steps], as
+        mlGeNN's optimiser clamps them; connections the engine delivers from a
+        copy sorted by delay (per-synapse or learnt delays) rebuilt, with the
+        delays rounded (``engine_delays``)."""
         for c in self.conns:
             if c.entry is not None:
                 c.weight.data[...] = c.param.reshape(-1)[c.entry]
+            if c.delay_param is not None:
+                np.clip(c.delay_param, 0.0, c.max_delay, out=c.delay_param)
+        rebuild = {c.conn: c.engine_delays() for c in self.conns
+                   if c.copied or c.delay_param is not None}
+        if rebuild:
+            self.engine.set_delays(rebuild)
+            _share_sparse_weights(self.engine)
+            states = {state.conn: state for state in self.engine.conns}
+            for c in self.conns:
+                c.bind(states[c.conn])
 
     def start_batch(self):
         self.spikes = {pop: [] for pop in self.sources}
@@ -182,11 +240,13 @@ class EventProp:
                     f"at least {busiest} (or regularise the spike counts)")
 
     def gradients(self, y_true: dict, scale=1.0, num_examples_total=None):
-        """(loss, {Connection: float64 gradient}) for the batch on tape; ``y_true``
-        maps each output population to this batch's labels or targets. The loss is
-        the batch mean times ``scale`` (a rank's share of a batch split over ranks:
-        its examples / the whole batch's); regularisation averages spike counts over
-        ``num_examples_total`` examples (this batch's when None)."""
+        """(loss, {Connection: float64 weight gradient}, {Connection: float64
+        delay gradient}) for the batch on tape, the delay gradients (dL/d delay in
+        steps, laid out as the weights') for the connections that learn delays;
+        ``y_true`` maps each output population to this batch's labels or targets.
+        The loss is the batch mean times ``scale`` (a rank's share of a batch split
+        over ranks: its examples / the whole batch's); regularisation averages
+        spike counts over ``num_examples_total`` examples (this batch's when None)."""
         self._spike_drive = {}
         loss, drive = self._loss_gradients(y_true, scale)
         num_examples = len(next(iter(y_true.values())))
@@ -197,8 +257,21 @@ class EventProp:
                        for c in self.conns}
         grads = {c: np.zeros(c.weight.shape if c.dense else c.weight.nnz) for c in self.conns}
         self._weights = {c: c.weight.astype(F64) for c in self.conns}
+        # Delayed connections keep the adjoints of the steps their spikes may
+        # arrive at: (inSyn adjoint, dL/d arrival time per unit weight), one slot
+        # per step, the slots of steps past the example's end left at 0
+        history = {c: np.zeros((2, int(np.max(c.delays)) + 2, num_examples,
+                                c.target.pop.num_neurons))
+                   for c in self.conns if c.delays is not None}
+        delay_grads = {c: np.zeros(c.param.shape) for c in self.conns
+                       if c.delay_param is not None}
         spike_counts = self._mean_spike_counts()
         for step in range(len(next(iter(self.spikes.values()), [])) - 1, -1, -1):
+            # This step's spikes on delayed connections meet the adjoints of the
+            # steps they arrive at, all computed already
+            self._arrival_drive = {c: self._delayed_arrivals(c, step, hist, grads[c],
+                                                             delay_grads.get(c))
+                                   for c, hist in history.items()}
             new_v = {}
             for pop, p in self.pops.items():
                 adjoint = p.alpha * adjoint_v[pop]
@@ -210,7 +283,13 @@ class EventProp:
                 new_v[pop] = adjoint
             for c in self.conns:
                 adjoint_syn[c] = c.gain * new_v[c.target.pop] + c.beta * adjoint_syn[c]
-                if step > 0:
+                if c in history:
+                    slots = history[c]
+                    slot = step % slots.shape[1]
+                    slots[0, slot] = adjoint_syn[c]
+                    slots[1, slot] = (adjoint_syn[c] * c.inv_tau_syn
+                                      - c.kappa * new_v[c.target.pop])
+                elif step > 0:
                     # Spikes of step - 1 arrived at this step
                     arrived = self.spikes[c.conn.source][step - 1]
                     if arrived.any():
@@ -230,7 +309,49 @@ class EventProp:
         return loss, {c.conn: (g if c.entry is None else
                                np.bincount(c.entry, g, minlength=c.param.size)
                                .reshape(c.param.shape))
-                      for c, g in grads.items()}
+                      for c, g in grads.items()}, \
+            {c.conn: g for c, g in delay_grads.items()}
+
+    def _delayed_arrivals(self, c, step, history, grad, delay_grad):
+        """For the spikes of ``step`` on delayed connection ``c``, each arriving
+        through synapse (i, j) of delay d at step + 1 + d: add the inSyn adjoint of
+        j there to dL/dw_ij; add w_ij (lambda_I / tau_syn - kappa lambda_V) of j
+        there, what moving the arrival later by one step costs (times dt), to
+        dL/dd_ij; return, per spiking (example, neuron) pair in np.nonzero order,
+        the sum of the latter over the neuron's synapses (its spike's drive)."""
+        spikes = self.spikes[c.conn.source][step]
+        if not spikes.any():
+            return None
+        examples, neurons = np.nonzero(spikes)
+        num_slots = history.shape[1]
+        if c.dense:
+            num_post = c.weight.shape[1]
+            if np.ndim(c.delays) == 0:
+                slot = (step + 1 + c.delays) % num_slots
+                adjoint_syn, rate = history[0, slot, examples], history[1, slot, examples]
+            else:
+                slot = (step + 1 + c.delays[neurons]) % num_slots
+                index = (slot, examples[:, None], np.arange(num_post))
+                adjoint_syn, rate = history[0][index], history[1][index]
+            weighted = self._weights[c][neurons] * rate
+            pattern = scipy.sparse.csr_array(
+                (np.ones(len(neurons)), (neurons, np.arange(len(neurons)))),
+                shape=(c.weight.shape[0], len(neurons)))
+            grad += pattern @ adjoint_syn
+            if delay_grad is not None:
+                delay_grad += self.dt * (pattern @ weighted)
+            return weighted.sum(axis=1)
+        counts = c.indptr[neurons + 1] - c.indptr[neurons]
+        pair = np.repeat(np.arange(len(neurons)), counts)
+        firsts = np.repeat(c.indptr[neurons] - (np.cumsum(counts) - counts), counts)
+        synapse = firsts + np.arange(len(pair))
+        delays = c.delays if np.ndim(c.delays) == 0 else c.delays[synapse]
+        index = ((step + 1 + delays) % num_slots, examples[pair], c.cols[synapse])
+        weighted = self._weights[c].data[synapse] * history[1][index]
+        np.add.at(grad, synapse, history[0][index])
+        if delay_grad is not None:
+            np.add.at(delay_grad, synapse, self.dt * weighted)
+        return np.bincount(pair, weighted, minlength=len(neurons))
 
     def _jump(self, p, step, adjoint, adjoint_v, adjoint_syn, mean_counts):
         """The membrane adjoint just before ``step``'s spikes, from the one after;
@@ -243,6 +364,10 @@ class EventProp:
         pairwise = len(examples) < PAIRWISE_FRACTION * spikes.size
         drive = np.zeros(len(examples))
         for c in p.outgoing:
+            if c in self._arrival_drive:
+                if self._arrival_drive[c] is not None:
+                    drive += self._arrival_drive[c]
+                continue
             # adjoint_v and adjoint_syn still hold the next step's values, when
             # this step's spikes arrive
             if pairwise:
@@ -402,15 +527,15 @@ def _share_sparse_weights(engine):
     offset = 0
     for state in engine.conns:
         prop = state.propagator
-        delayed = hasattr(prop, "ages")
-        matrix = prop.stacked if delayed else prop.matrix
+        matrix = getattr(prop, "stacked", prop.matrix)
         if isinstance(matrix, np.ndarray):
             continue
         segment = data[offset:offset + matrix.nnz]
         offset += matrix.nnz
-        if np.shares_memory(matrix.data, data):
+        if matrix is not prop.matrix or np.shares_memory(matrix.data, data):
+            # A copy sorted by delay is rebuilt by EventProp.sync instead
             continue
-        if delayed or not np.array_equal(segment, matrix.data):
+        if not np.array_equal(segment, matrix.data):
             raise RuntimeError(f"connection {state.conn.name}: the engine's sparse weights "
                                f"are not laid out as EventProp expects, so training them "
                                f"would not reach the simulation")
