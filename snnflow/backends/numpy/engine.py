@@ -10,7 +10,7 @@ import numba
 from ..engine import Engine
 from .kernels import P_REC, gather_spikes, run_steps, run_steps_serial
 from .neurons import neuron_kernel
-from ...connectivity.connectivity import Synapses, connection_synapses
+from ...connectivity.connectivity import Synapses, connection_synapses, uniform_delays
 from .propagation import propagator
 from .readouts import NO_SPIKE, FirstSpikeTimeKernel, readout_kernel
 from .synapses import synapse_kernel
@@ -163,6 +163,39 @@ class NumpyEngine(Engine):
             return None
         coo = matrix.tocoo()
         return coo.row.astype(np.int64), coo.col.astype(np.int64)
+
+    def set_delays(self, delays: dict):
+        """Between batches, give connections new delays: {Connection: whole steps,
+        an int or an array laid out as its weights (the dense matrix's shape, or
+        its CSR data)}. Each connection's delivery is rebuilt from its current
+        weights (``propagator.matrix``) and the tables with it, so arrays taken
+        from the engine before (weight views) must be taken again; the next batch
+        starts from the initial state. Delays are checked against the connection's
+        max_delay_steps."""
+        for conn, values in delays.items():
+            state = next(c for c in self.conns if c.conn == conn)
+            values = np.asarray(values)
+            matrix = state.propagator.matrix
+            layout = matrix.shape if isinstance(matrix, np.ndarray) else matrix.data.shape
+            if values.ndim and values.shape != layout:
+                raise ValueError(f"connection {conn.name}: delays of shape {values.shape}, "
+                                 f"expected {layout} (laid out as its weights)")
+            if not np.issubdtype(values.dtype, np.integer) or np.min(values, initial=0) < 0 \
+                    or (conn.max_delay_steps is not None
+                        and np.max(values, initial=0) > conn.max_delay_steps):
+                raise ValueError(f"connection {conn.name}: delays must be whole steps in "
+                                 f"[0, max_delay_steps={conn.max_delay_steps}], got "
+                                 f"{values.dtype} values in [{np.min(values, initial=0)}, "
+                                 f"{np.max(values, initial=0)}]")
+            state.synapses = Synapses(matrix, uniform_delays(values.astype(np.int64)))
+            state.propagator = propagator(state.synapses)
+            if state.negative_propagator is not None:
+                state.negative_propagator = propagator(Synapses(-matrix, state.synapses.delays))
+        self._tables = NetworkTables(self)
+        for pop, slot in self._recorded.items():
+            self._tables.pops[self._tables.index[pop], P_REC] = slot
+        # The spike history buffers are sized by the largest delay
+        self._buffers, self._num_examples = None, 0
 
     def step(self):
         self.run(1)
