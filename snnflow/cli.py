@@ -324,22 +324,40 @@ def describe_store(root, name) -> list:
     if not key_groups:
         lines += ["", "no recordings"]
     for group_name, group in key_groups:
-        lines += [""] + _describe_key(decode_key(group_name, layout), group)
+        describe = _describe_key if layout >= 3 else _describe_key_parts
+        lines += [""] + describe(decode_key(group_name, layout), group)
     return lines
 
 
 def _describe_key(key, group) -> list:
+    """A key of a layout-3 store: one array per key."""
     attrs = group.attrs.asdict()
+    parts = attrs.get("parts", [])
+    lines = [f"key {key!r}: {_what(attrs)}",
+             f"  examples   {group['example'].shape[0] if 'example' in group else 0} recorded"
+             + (f" in {len(parts)} part(s)" if parts else ""),
+             f"  filters    example_filter={attrs.get('example_filter')}, "
+             f"timestep_filter={attrs.get('timestep_filter')}"]
+    arrays = sorted(f"{name} {array.dtype} {array.shape}" for name, array in group.arrays())
+    return lines + (["  arrays     " + ", ".join(arrays)] if arrays else [])
+
+
+def _what(attrs) -> str:
     recorded = {"spikes": "spike times", "counts": "spike counts"}.get(
         attrs["kind"], f"variable {attrs.get('var')!r}")
     if "population" in attrs:
         neurons = attrs["neurons"]
         selected = "all neurons" if neurons == "all" else f"{len(neurons)} neurons"
-        what = (f"{recorded} of population {_population_name(attrs['population'])}, shape "
+        return (f"{recorded} of population {_population_name(attrs['population'])}, shape "
                 f"{tuple(attrs['population_shape'])}, {selected}")
-    else:
-        what = (f"{recorded} of connection {attrs['connection']}, {len(attrs['sources'])} "
-                f"sources x {len(attrs['targets'])} targets")
+    return (f"{recorded} of connection {attrs['connection']}, {len(attrs['sources'])} "
+            f"sources x {len(attrs['targets'])} targets")
+
+
+def _describe_key_parts(key, group) -> list:
+    """A key of a store of layout 1 or 2: one part per shard."""
+    attrs = group.attrs.asdict()
+    what = _what(attrs)
     parts = sorted((name, part) for name, part in group.groups()
                    if part.attrs.get("complete"))
     unfinished = sum(1 for _ in group.groups()) - len(parts)

@@ -71,19 +71,21 @@ def test_inspect_describes_keys_metrics_and_provenance(store, capsys):
     assert ("key 'spikes': spike times of population input, shape (8,), all neurons\n"
             "  examples   5 recorded in 1 part(s)\n"
             "  filters    example_filter=None, timestep_filter=None\n"
-            f"  arrays     examples int64 (5,), ids int32 ({spikes},), offsets int64 (6,), "
+            f"  arrays     example int64 (5,), ids int32 ({spikes},), spans int64 (5, 2), "
             f"timesteps int32 ({spikes},)") in out
     assert "key 'counts': spike counts of population output" in out
-    assert "arrays     counts int32 (5, 3), examples int64 (5,)" in out
+    assert "arrays     counts int32 (5, 3), example int64 (5,), neuron int64 (3,)" in out
     assert ("key 'v': variable 'v' of population output, shape (3,), all neurons\n"
-            "  examples   2 recorded in 1 part(s)\n"
+            "  examples   2 recorded\n"
             "  filters    example_filter=[1, 3], timestep_filter=None\n"
-            "  arrays     examples int64 (2,), values float32 (2, 12, 3)") in out
+            "  arrays     example int64 (2,), neuron int64 (3,), time float64 (12,), "
+            "values float32 (2, 12, 3)") in out
     assert "key 7: variable 'v' of population output, shape (3,), 2 neurons" in out
     assert ("key 'w': variable 'weight' of connection dense, 2 sources x 3 targets\n"
-            "  examples   1 recorded in 1 part(s)\n"
+            "  examples   1 recorded\n"
             "  filters    example_filter=0, timestep_filter=[0, 5]\n"
-            "  arrays     examples int64 (1,), values float32 (1, 2, 2, 3)") in out
+            "  arrays     example int64 (1,), source int64 (2,), target int64 (3,), "
+            "time float64 (2,), values float32 (1, 2, 2, 3)") in out
 
 
 def test_inspect_says_when_a_run_did_not_finish(tmp_path, capsys):

@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 import zarr
-from distributed import Client, LocalCluster
+from distributed import Client, LocalCluster, get_task_stream
 
 import snnflow.distributed as sd
 import snnflow.store
@@ -106,12 +106,24 @@ def test_identical_to_in_process_through_zarr(client, problem, tmp_path, shard_s
     assert_same(expected, got)
     assert_same(expected, (got[0], snnflow.store.open(store)))
     assert examples_in_store(store, "in") == list(range(EXAMPLES))
+    assert_plain_zarr_reads(store, expected[1])
 
 
 def examples_in_store(store, key):
-    root = zarr.open_group(store, mode="r")
-    group = next(g for name, g in root.groups() if name != "shards" and g.attrs["key"] == repr(key))
-    return [int(e) for part in group.attrs["parts"] for e in group[part]["examples"][:]]
+    return zarr.open_group(store, mode="r")[key]["example"][:].tolist()
+
+
+def assert_plain_zarr_reads(store, expected):
+    """docs/storage.md's three lines read any example of a sharded run's store as
+    the in-process run returns it, with plain zarr: one array per key."""
+    for k in range(EXAMPLES):
+        spikes = zarr.open_group(store, mode="r")["in"]
+        start, stop = spikes["spans"][k]
+        steps, ids = spikes["timesteps"][start:stop], spikes["ids"][start:stop]
+        np.testing.assert_array_equal(steps * np.float32(spikes.attrs["dt"]), expected["in"][0][k])
+        np.testing.assert_array_equal(ids, expected["in"][1][k])
+        values = zarr.open_group(store, mode="r")["v"]["values"]
+        np.testing.assert_array_equal(values[k], expected["v"][k])
 
 
 def test_predict_identical(client, problem):
@@ -194,16 +206,12 @@ def test_bad_input_fails_before_any_task(client, problem, monkeypatch):
     assert submitted == []
 
 
-def test_task_keys_name_the_work(client, problem, monkeypatch):
+def test_task_keys_name_the_work(client, problem):
     net, inp, hid, out, x, y, compiler = problem
-    keys = []
-    original = client.submit
-
-    def recording_submit(*args, **kwargs):
-        keys.append(kwargs["key"])
-        return original(*args, **kwargs)
-    monkeypatch.setattr(client, "submit", recording_submit)
-    sd.evaluate(net, compiler, {inp: x}, {out: y}, callbacks=[], client=client, shard_size=25)
+    with get_task_stream(client) as stream:
+        sd.evaluate(net, compiler, {inp: x}, {out: y}, callbacks=[], client=client,
+                    shard_size=25)
+    keys = sorted(task["key"] for task in stream.data if "shard" in task["key"])
     assert len(keys) == 2
     run = keys[0].split("-")[2]
     assert keys == [f"snnflow-shard-{run}-0", f"snnflow-shard-{run}-1"]
@@ -378,7 +386,8 @@ def test_worker_killed_after_the_last_shard(problem, tmp_path, monkeypatch, mome
     assert examples_in_store(store, "in") == list(range(EXAMPLES))
     import xarray as xr
     tree = xr.open_datatree(store, engine="zarr")    # every group, shard markers too
-    assert tree["in/p000001/examples"].values.tolist() == list(range(10, 20))
+    assert tree["in"]["example"].values.tolist() == list(range(EXAMPLES))
+    assert tree["hid"]["spans"].sel(example=17).shape == (2,)
 
 
 def test_a_local_store_the_workers_cannot_see_fails_before_any_shard(client, problem,

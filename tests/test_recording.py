@@ -307,8 +307,7 @@ def test_zarr_store_object_round_trip_equals_memory():
                 for got, want in zip(recorded[key][part], memory[key][part], strict=True):
                     np.testing.assert_array_equal(got, want)
         np.testing.assert_array_equal(np.stack(list(recorded["v"])), np.stack(memory["v"]))
-    assert zarr.open_group(store, mode="r")["v/p000000/values"].shape == \
-        (EXAMPLES, T, 3)
+    assert zarr.open_group(store, mode="r")["v/values"].shape == (EXAMPLES, T, 3)
 
 
 def test_zarr_round_trip_equals_memory(tmp_path):
@@ -333,23 +332,23 @@ def test_zarr_round_trip_equals_memory(tmp_path):
 
 
 def test_zarr_layout_is_plain_zarr(tmp_path):
-    """Readable without snnflow: CSR spikes with integer timesteps and a dt attribute,
-    variables as (example, time, neuron) with dimension names."""
+    """Readable without snnflow, in docs/storage.md's three lines: spikes as integer
+    timesteps and a dt attribute, indexed per example by ``spans``; variables as one
+    (example, time, neuron) array with dimension names and coordinates."""
     _, times = run(all_recorders, batch_size=4, store=tmp_path / "s.zarr")
-    root = zarr.open_group(tmp_path / "s.zarr", mode="r")
-    groups = {g.attrs["key"]: g for name, g in root.groups() if name != "shards"}
-    spikes = groups["'in'"]
-    part = spikes[spikes.attrs["parts"][0]]
-    offsets = part["offsets"][:]
-    assert offsets[0] == 0 and len(offsets) == EXAMPLES + 1
     example = 6
-    steps = part["timesteps"][offsets[example]:offsets[example + 1]]
-    np.testing.assert_array_equal(steps * spikes.attrs["dt"], expected_input(times[example])[0])
-    assert np.issubdtype(part["timesteps"].dtype, np.integer)
-    values = groups["'v'"][groups["'v'"].attrs["parts"][0]]["values"]
+    spikes = zarr.open_group(tmp_path / "s.zarr", mode="r")["in"]
+    start, stop = spikes["spans"][example]
+    steps, ids = spikes["timesteps"][start:stop], spikes["ids"][start:stop]
+    want_times, want_ids = expected_input(times[example])
+    np.testing.assert_array_equal(steps * np.float32(spikes.attrs["dt"]), want_times)
+    np.testing.assert_array_equal(ids, want_ids)
+    assert np.issubdtype(steps.dtype, np.integer)
+    values = zarr.open_group(tmp_path / "s.zarr", mode="r")["v"]["values"]
     assert values.metadata.dimension_names == ("example", "time", "neuron")
     assert values.shape == (EXAMPLES, T, N)
-    np.testing.assert_array_equal(part["examples"][:], np.arange(EXAMPLES))
+    np.testing.assert_array_equal(values[example], expected_v(times[example]))
+    np.testing.assert_array_equal(spikes["example"][:], np.arange(EXAMPLES))
 
 
 def test_store_with_another_run_is_refused(tmp_path):
@@ -414,24 +413,24 @@ def test_zarr_chunks_hold_the_bytes_zarr_itself_writes(tmp_path, monkeypatch):
         run(all_recorders, batch_size=4, times=input_times(40), store=tmp_path / "s.zarr")
     root = zarr.open_group(tmp_path / "s.zarr", mode="r")
     compared = 0
-    for _, group in root.groups():
-        for _, part in group.groups():
-            for _, array in part.arrays():
-                again = zarr.create_array(
-                    tmp_path / "again" / array.path, shape=array.shape, chunks=array.chunks,
-                    dtype=array.dtype, compressors=array.compressors, fill_value=0,
-                    dimension_names=array.metadata.dimension_names,
-                    chunk_key_encoding={"name": "default", "separator": "."})
-                again[:] = array[:]
-                theirs = {p.name: p.read_bytes()
-                          for p in (tmp_path / "again" / array.path).glob("c.*")}
-                ours = {p.name: p.read_bytes()
-                        for p in (tmp_path / "s.zarr" / array.path).glob("c.*")}
-                assert ours == theirs, array.path
-                # The metadata too: written by snnflow, once, at the end of the run
-                assert (tmp_path / "s.zarr" / array.path / "zarr.json").read_bytes() == \
-                    (tmp_path / "again" / array.path / "zarr.json").read_bytes()
-                compared += len(ours)
+    for _, array in root.members(max_depth=None):
+        if not isinstance(array, zarr.Array) or array.path.startswith("shards/"):
+            continue
+        again = zarr.create_array(
+            tmp_path / "again" / array.path, shape=array.shape, chunks=array.chunks,
+            dtype=array.dtype, compressors=array.compressors, fill_value=0,
+            dimension_names=array.metadata.dimension_names,
+            chunk_key_encoding={"name": "default", "separator": "."})
+        again[:] = array[:]
+        theirs = {p.name: p.read_bytes()
+                  for p in (tmp_path / "again" / array.path).glob("c.*")}
+        ours = {p.name: p.read_bytes()
+                for p in (tmp_path / "s.zarr" / array.path).glob("c.*")}
+        assert ours == theirs, array.path
+        # The metadata too: written by snnflow, once, at the end of the run
+        assert (tmp_path / "s.zarr" / array.path / "zarr.json").read_bytes() == \
+            (tmp_path / "again" / array.path / "zarr.json").read_bytes()
+        compared += len(ours)
     assert compared > 30
 
 
@@ -448,8 +447,10 @@ def test_consolidated_metadata_is_what_zarr_itself_writes(tmp_path):
         warnings.simplefilter("ignore")  # consolidated metadata is not in the v3 spec yet
         zarr.consolidate_metadata(store)
     theirs = json.loads((store / "zarr.json").read_bytes())
-    # shards; 4 key groups with a part each; 4 + 4 spike arrays, 2 + 2 for v and counts
-    assert len(theirs["consolidated_metadata"]["metadata"]) == 1 + 4 * 2 + 4 + 4 + 2 + 2
+    # shards; 4 key groups; per spike key example, spans, timesteps, ids, the parts
+    # group, its one part and that part's offsets; example, time, neuron and values for
+    # v; example, neuron and counts for counts
+    assert len(theirs["consolidated_metadata"]["metadata"]) == 1 + 4 + 2 * 7 + 4 + 3
     assert ours == theirs
 
 
@@ -604,3 +605,15 @@ def test_get_data_under_a_taken_key_raises():
             return "in", []
     with pytest.raises(KeyError, match="two callbacks returned data under the key 'in'"):
         run(lambda inp, out: [SpikeRecorder(inp, key="in"), Sneaky()])
+
+
+def test_row_chunks_align_with_every_shard_boundary():
+    """Shards write regions of one array: a chunk never straddles two shards. Worked
+    by hand: rows of 4000 bytes fit 524 to a 2 MiB chunk; shard boundaries 1000 and
+    2000 allow divisors of 1000, the largest of which under 524 is 500."""
+    from snnflow.store.key_arrays import row_chunk_length
+    assert row_chunk_length(4000, [1000, 2000]) == 500
+    assert row_chunk_length(4000, [13, 26, 39]) == 13          # the shards' own size
+    assert row_chunk_length(4000, [0, 7]) == 7                 # a shard recorded nothing
+    assert row_chunk_length(4000, []) == 512                   # one shard: a power of two
+    assert row_chunk_length(4, [3, 6]) == 3

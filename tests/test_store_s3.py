@@ -82,7 +82,7 @@ import snnflow.distributed as sd  # noqa: E402
 import snnflow.store  # noqa: E402
 from snnflow import cli  # noqa: E402
 from snnflow.store.lease import LEASE_KEY  # noqa: E402
-from test_distributed import assert_same, in_process, recorders  # noqa: E402
+from test_distributed import assert_plain_zarr_reads, assert_same, in_process, recorders  # noqa: E402,E501
 from test_distributed import problem  # noqa: E402,F401  (the fixture)
 
 
@@ -135,7 +135,11 @@ def test_distributed_workers_write_directly_and_read_inputs(s3, url, problem, cl
     path = url.removeprefix("s3://")
     markers = fs.glob(f"{path}/shards/p*/zarr.json")
     assert len(markers) == 4
-    assert fs.exists(f"{path}/in/p000003/examples/zarr.json")
+    assert fs.exists(f"{path}/in/parts/p000003/offsets/zarr.json")
+    # Their events were copied (server-side) into the key's arrays: plain zarr reads
+    # any example in three lines
+    assert_plain_zarr_reads(zarr.storage.FsspecStore.from_url(url, storage_options=s3),
+                            expected[1])
 
 
 def test_resume_runs_only_the_missing_shard(s3, url, problem, client):  # noqa: F811
@@ -180,9 +184,9 @@ def test_verify_and_a_missing_object(s3, url, problem, capsys):  # noqa: F811
     assert cli.main(["verify", url] + options) == 0
     assert "verified: every chunk" in capsys.readouterr().out
     fs = filesystem(s3)
-    fs.rm(f"{url.removeprefix('s3://')}/in/p000000/timesteps/c.0")
+    fs.rm(f"{url.removeprefix('s3://')}/in/timesteps/c.0")
     assert cli.main(["verify", url] + options) == 1
-    assert "in/p000000/timesteps/c.0: missing chunk" in capsys.readouterr().out
+    assert "in/timesteps/c.0: missing chunk" in capsys.readouterr().out
     with pytest.raises(snnflow.store.StoreDamagedError, match="is missing"):
         snnflow.store.open(url, storage_options=s3)["in"][0][0]
 

@@ -5,6 +5,8 @@ batch at a time from the engine, and hands each finished batch to a sink (in
 memory, or a zarr store); it never keeps data itself."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from ..utils.network import get_underlying_pop
@@ -36,7 +38,8 @@ class Recorder(Callback):
         self._num_recorded_steps = int(self._timesteps.sum())
         self._examples = self._resolve_examples(num_examples)
         self._dt = compiled_network.compiler.dt
-        self._sink = (recording or MemoryRecording()).sink(self.key, self.layout())
+        layout = dataclasses.replace(self.layout(), examples=self._examples)
+        self._sink = (recording or MemoryRecording()).sink(self.key, layout)
         self._rows = np.zeros(0, dtype=np.int64)
 
     def _resolve_examples(self, num_examples):

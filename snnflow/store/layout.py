@@ -25,6 +25,14 @@ class Layout:
     rows: dict = field(default_factory=dict)    # name -> Rows
     events: dict = field(default_factory=dict)  # name -> dtype of the flat array
     attrs: dict = field(default_factory=dict)   # JSON-able description (dt, filters, ...)
+    #: the global indices of the examples recorded, ascending; None: every example
+    examples: object = None
+
+    def recorded(self, start, stop):
+        """The number of recorded examples among global examples [start, stop)."""
+        if self.examples is None:
+            return stop - start
+        return int(np.searchsorted(self.examples, stop) - np.searchsorted(self.examples, start))
 
 
 def to_user_data(layout_kind: str, reader, dt: float):

@@ -22,7 +22,7 @@ import math
 import numpy as np
 
 from .keys import decode_key, is_key_group
-from .zarr_reader import describe_store, open_root, open_store, store_object
+from .zarr_reader import describe_store, key_reader, open_root, open_store, store_object
 
 
 def _pynwb():
@@ -90,9 +90,10 @@ def export_nwb(store, output, name=None, storage_options=None) -> str:
         attrs = group.attrs.asdict()
         data = recorded[key]
         label = key if isinstance(key, str) else repr(key)
-        examples = _examples(group)
+        examples = _examples(group, layout)
         if attrs["kind"] == "spikes":
-            units += _add_units(nwb, label, attrs, group, examples, steps, seconds)
+            units += _add_units(nwb, label, attrs, key_reader(group, layout), examples, steps,
+                                    seconds)
         else:
             values = [np.asarray(data[i]) for i in range(len(data))]
             if attrs["kind"] == "counts":
@@ -117,15 +118,12 @@ def export_nwb(store, output, name=None, storage_options=None) -> str:
             f"{len(nwb.acquisition)} time series")
 
 
-def _examples(group) -> np.ndarray:
-    from .zarr_reader import ZarrReader
-    return np.asarray(ZarrReader(group).examples, np.int64)
+def _examples(group, layout) -> np.ndarray:
+    return np.asarray(key_reader(group, layout).examples, np.int64)
 
 
-def _add_units(nwb, label, attrs, group, examples, steps, seconds) -> int:
+def _add_units(nwb, label, attrs, reader, examples, steps, seconds) -> int:
     """One unit per recorded neuron of a spike key: the units it added."""
-    from .zarr_reader import ZarrReader
-    reader = ZarrReader(group)
     steps_per_example, ids_per_example = reader.events("timesteps"), reader.events("ids")
     neurons = attrs.get("neurons", "all")
     if neurons == "all":

@@ -12,7 +12,7 @@ from zarr.storage import LocalStore
 
 from .keys import is_key_group
 from .lease import LEASE_KEY, _alive, describe, read_lease
-from .zarr_io import get
+from .zarr_io import get, list_prefix
 from .zarr_reader import store_object
 
 
@@ -57,9 +57,12 @@ def verify(store, storage_options=None) -> tuple:
         for name, group in root.groups():
             if not is_key_group(name, layout):
                 continue
+            # Layout 3 keeps a spike key's parts in its group "parts"
+            parts = group["parts"] if layout >= 3 and "parts" in group else group
             for part in group.attrs.get("parts", []):
-                if part not in group or not group[part].attrs.get("complete"):
-                    problems.append(f"{name}/{part}: listed as complete, missing or unfinished")
+                if part not in parts or not parts[part].attrs.get("complete"):
+                    problems.append(f"{parts.path}/{part}: listed as complete, missing or "
+                                    f"unfinished")
         if "shards" in info and layout >= 2:
             for index in range(len(info["shards"])):
                 if get(zarr_store, f"shards/p{index:06d}/zarr.json") is None:
@@ -82,6 +85,16 @@ def _links(root) -> list:
 def _chunk_counts(array) -> int:
     length = array.metadata.chunk_grid.chunk_shape[0] if array.ndim else 1
     return math.ceil(array.shape[0] / length) if array.ndim else 1
+
+
+def missing_chunks(store, array) -> list:
+    """A problem for each chunk of ``array`` that is not in ``store`` (one listing)."""
+    metadata = array.metadata
+    grid = [range(math.ceil(n / c)) for n, c in zip(array.shape, metadata.chunk_grid.chunk_shape)]
+    present = set(list_prefix(store, array.path + "/"))
+    return [f"{array.path}/{key}: missing chunk (it would read as {metadata.fill_value})"
+            for coords in itertools.product(*grid)
+            if f"{array.path}/{(key := metadata.encode_chunk_key(coords))}" not in present]
 
 
 def _check_array(store, array) -> list:

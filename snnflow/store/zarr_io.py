@@ -99,6 +99,38 @@ def put(store, items: dict, atomic=False):
     sync(put_all())
 
 
+def link(store, pairs: dict):
+    """Make each ``{source key: target key}``'s target hold the source's bytes without
+    passing them through this process where the store allows: a hard link in a
+    folder, a server-side copy in an object store. A target already there is kept
+    (a finish run again after a stop)."""
+    if not pairs:
+        return
+    if isinstance(store, LocalStore):
+        for source, target in pairs.items():
+            target_path = inside(store, target)
+            os.makedirs(os.path.dirname(target_path), exist_ok=True)
+            try:
+                os.link(inside(store, source), target_path)
+            except FileExistsError:
+                pass
+            except OSError as error:    # a file system without hard links
+                if error.errno not in (errno.EPERM, errno.EXDEV, errno.EMLINK, errno.ENOTSUP):
+                    raise
+                put(store, {target: get(store, source)}, atomic=True)
+        return
+    if isinstance(store, zarr.storage.FsspecStore):
+        _forget_listings(store)
+
+        async def copy_all():
+            await asyncio.gather(*(store.fs._cp_file(f"{store.path}/{source}",
+                                                     f"{store.path}/{target}")
+                                   for source, target in pairs.items()))
+        sync(copy_all())
+        return
+    put(store, {target: get(store, source) for source, target in pairs.items()})
+
+
 def inside(store: LocalStore, key: str) -> str:
     """The file of ``key`` in a local store, checked to lie inside the store: no
     folder on the way to it may be a symbolic link (which could lead out of it)."""

@@ -18,9 +18,11 @@ from .layout import to_user_data
 from .sequence import RecordedSequence
 from .zarr_io import StoreDamagedError, exists
 
-#: The store layout this snnflow writes: 2 (named key groups, JSON shard results,
-#: checksums, the lease); stores without a ``layout`` field are layout 1
-LAYOUT = 2
+#: The store layout this snnflow writes: 3 (one array per key with coordinates,
+#: spikes indexed by ``spans``); 2 had a part per shard in every key group (named
+#: key groups, JSON shard results, checksums, the lease); stores without a
+#: ``layout`` field are layout 1
+LAYOUT = 3
 
 
 def is_url(store) -> bool:
@@ -126,9 +128,81 @@ def read_checked(array, start, stop):
         raise
 
 
+class _ChunkCache:
+    """The decoded chunks of one array that were read last: reading examples one
+    after another reads (and, on an object store, fetches) each chunk once."""
+
+    SIZE = 4
+
+    def __init__(self, array, read):
+        self.array = array
+        self.length = array.metadata.chunks[0] if array.ndim else 1
+        self.read = read
+        self.chunks = {}
+
+    def chunk(self, index):
+        if index not in self.chunks:
+            if len(self.chunks) >= self.SIZE:
+                del self.chunks[next(iter(self.chunks))]     # the oldest
+            start = index * self.length
+            self.chunks[index] = self.read(self.array, start,
+                                           min(start + self.length, self.array.shape[0]))
+        return self.chunks[index]
+
+    def __getitem__(self, bounds):
+        """Rows [start, stop)."""
+        start, stop = bounds
+        if stop <= start:
+            return np.zeros((0,) + self.array.shape[1:], self.array.dtype)
+        first, last = start // self.length, (stop - 1) // self.length
+        pieces = [self.chunk(index) for index in range(first, last + 1)]
+        rows = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+        offset = first * self.length
+        return rows[start - offset:stop - offset]
+
+
 class ZarrReader:
-    """Reads one key's complete parts, in order, as one sequence of examples.
-    ``check()``, if given, is called after every read (the writer check)."""
+    """Reads one key's arrays (layout 3) as a sequence of examples, a chunk at a
+    time. ``check()``, if given, is called after every read (the writer check)."""
+
+    def __init__(self, group, check=None):
+        self.group = group
+        self.attrs = group.attrs.asdict()
+        self.check = check or (lambda: None)
+        self.length = group["example"].shape[0]
+        self._caches = {}
+
+    @cached_property
+    def examples(self):
+        """Global index of each recorded example (read when first asked for)."""
+        return self._read(self.group["example"], 0, self.length)
+
+    def _read(self, array, start, stop):
+        values = read_checked(array, start, stop)
+        self.check()
+        return values
+
+    def _cache(self, name):
+        if name not in self._caches:
+            self._caches[name] = _ChunkCache(self.group[name], self._read)
+        return self._caches[name]
+
+    def rows(self, name):
+        return RecordedSequence(self.length, lambda index: self._cache(name)[index, index + 1][0])
+
+    def events(self, name, transform=None):
+        def fetch(index):
+            start, stop = self._cache("spans")[index, index + 1][0]
+            return self._cache(name)[int(start), int(stop)]
+        return RecordedSequence(self.length, fetch, transform)
+
+    def data(self):
+        return to_user_data(self.attrs["kind"], self, self.attrs.get("dt", 1.0))
+
+
+class PartsReader(ZarrReader):
+    """Reads one key of a store of layout 1 or 2: its complete parts, in order,
+    as one sequence of examples."""
 
     def __init__(self, group, check=None):
         self.group = group
@@ -142,14 +216,8 @@ class ZarrReader:
 
     @cached_property
     def examples(self):
-        """Global index of each recorded example (read when first asked for)."""
         return np.concatenate([self._read(p["examples"], 0, p["examples"].shape[0])
                                for p in self.parts]) if self.parts else np.zeros(0, np.int64)
-
-    def _read(self, array, start, stop):
-        values = read_checked(array, start, stop)
-        self.check()
-        return values
 
     def _locate(self, index):
         part = int(np.searchsorted(self.starts, index, side="right")) - 1
@@ -171,8 +239,10 @@ class ZarrReader:
             return self._read(part[name], int(offsets[local]), int(offsets[local + 1]))
         return RecordedSequence(self.length, fetch, transform)
 
-    def data(self):
-        return to_user_data(self.attrs["kind"], self, self.attrs.get("dt", 1.0))
+
+def key_reader(group, layout: int, check=None) -> ZarrReader:
+    """The reader of a key group of a store of ``layout``."""
+    return ZarrReader(group, check) if layout >= 3 else PartsReader(group, check)
 
 
 def open_root(store, mode, attributes=None):
@@ -212,5 +282,48 @@ def open_store(store, name=None, storage_options=None) -> dict:
     def check():
         if writer is not None:
             check_writer(zarr_store, writer, name)
-    return {decode_key(key, layout): ZarrReader(group, check).data()
-            for key, group in root.groups() if is_key_group(key, layout)}
+    return Recorded({decode_key(key, layout): key_reader(group, layout, check).data()
+                     for key, group in root.groups() if is_key_group(key, layout)},
+                    root, name, layout)
+
+
+class Recorded(dict):
+    """{callback key: recorded data} of a finished store, and the same as xarray
+    objects (``to_xarray``)."""
+
+    def __init__(self, data, root, name, layout):
+        super().__init__(data)
+        self.root = root
+        self.name = name
+        self.layout = layout
+
+    def to_xarray(self):
+        """An ``xarray.DataTree`` with one child per key group (named as in the
+        store), each a Dataset of dask arrays read lazily (``.compute()`` or
+        ``.load()`` reads). Every chunk is checked to be there first: zarr would
+        read a missing one as zeros. The root node carries the store's ``snnflow``
+        attributes."""
+        import xarray as xr
+
+        from .verify import missing_chunks
+        if self.layout < 3:
+            raise ValueError(f"{self.name!r} was written by an older snnflow (layout "
+                             f"{self.layout}), whose key groups hold one part per shard; "
+                             f"to_xarray reads layout 3: run it again with overwrite=True")
+        store = self.root.store
+        children = {}
+        for group_name, group in self.root.groups():
+            if not is_key_group(group_name, self.layout):
+                continue
+            missing = [problem for _, array in group.arrays()
+                       for problem in missing_chunks(store, array)]
+            if missing:
+                raise StoreDamagedError(f"{self.name!r} is damaged: {missing[0]}"
+                                        + (f" and {len(missing) - 1} more" if len(missing) > 1
+                                           else ""))
+            children[group_name] = xr.open_dataset(
+                store, group=group_name, engine="zarr", chunks={}, consolidated=False,
+                zarr_format=3, drop_variables=None)
+        tree = xr.DataTree.from_dict(children)
+        tree.attrs = dict(self.root.attrs)
+        return tree

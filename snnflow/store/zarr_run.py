@@ -17,6 +17,7 @@ from zarr.core.sync import sync
 from zarr.storage import LocalStore
 
 from .. import __version__
+from .key_arrays import create_key_arrays, link_events
 from .keys import check_keys, encode_key
 from .layout import Layout
 from .lease import Lease, StoreInUseError
@@ -78,8 +79,9 @@ class ZarrRun:
         return self.lease.owner
 
     def start(self, layouts: dict, resume=False, attrs=None):
-        """Take the lease, lay out the key groups; keep a resumable store's finished
-        shards if ``resume``."""
+        """Take the lease, lay out the key groups and their arrays; keep a resumable
+        store's finished shards if ``resume``. ``attrs`` hold ``dt``,
+        ``num_examples`` and, for a sharded run, its plan (``shards``)."""
         check_keys(list(layouts))
         self.layouts = layouts
         self.lease.acquire()
@@ -92,21 +94,32 @@ class ZarrRun:
                 self.info = {**self.root.attrs["snnflow"], "writer": self.writer,
                              "complete": False}
                 put_nodes(self.zarr_store, {"": group_metadata({"snnflow": self.info})})
-                return
-            self.info = {"version": __version__, "layout": LAYOUT,
-                         "fingerprint": self.fingerprint, "writer": self.writer,
-                         "complete": False, **(attrs or {})}
-            clear(self.zarr_store, keep=("snnflow.lease.json",))
-            put_nodes(self.zarr_store, {"": group_metadata({"snnflow": self.info}),
-                                        SHARDS: group_metadata(), **self._key_groups([])})
-            self.root = open_root(self.zarr_store, "a")
+            else:
+                self.info = {"version": __version__, "layout": LAYOUT,
+                             "fingerprint": self.fingerprint, "writer": self.writer,
+                             "complete": False, **(attrs or {})}
+                clear(self.zarr_store, keep=("snnflow.lease.json",))
+                put_nodes(self.zarr_store, {"": group_metadata({"snnflow": self.info}),
+                                            SHARDS: group_metadata(), **self._key_groups()})
+                self.root = open_root(self.zarr_store, "a")
+            # Written again on a resume (the same bytes): a run stopped while laying
+            # them out is completed
+            plan = self.info.get("shards") or [(0, self.info["num_examples"])]
+            self.key_nodes = {}
+            for key, layout in layouts.items():
+                self.key_nodes.update(create_key_arrays(self.zarr_store, key, layout, plan,
+                                                        self.info["num_examples"],
+                                                        self.info["dt"]))
+            put_nodes(self.zarr_store, self.key_nodes)
         except BaseException:
             self.lease.release()
             raise
 
-    def _key_groups(self, parts):
-        return {encode_key(key): group_metadata({"key": repr(key), "kind": layout.kind,
-                                                 "parts": parts, **layout.attrs})
+    def _key_groups(self, parts=()):
+        """The key groups, listing ``parts`` in those of spike keys."""
+        return {encode_key(key): group_metadata({
+                    "key": repr(key), "kind": layout.kind,
+                    "parts": list(parts) if layout.events else [], **layout.attrs})
                 for key, layout in self.layouts.items()}
 
     def finished_shards(self) -> dict:
@@ -115,13 +128,17 @@ class ZarrRun:
                 if (result := read_shard_result(self.zarr_store, name)) is not None}
 
     def finish(self, part_names, metrics=None, part_nodes=None, metric_names=None):
-        """List the parts (every shard's, all finished) in every key group, in
-        example order, and seal the store with consolidated metadata. Given the
-        parts' ``part_nodes`` ({path: metadata}), nothing is read back. Releases
-        the lease."""
+        """Index every spike key's parts (every shard's, all finished, in example
+        order) and seal the store with consolidated metadata. Given the parts'
+        ``part_nodes`` ({path: metadata}), nothing is read back. Releases the lease."""
         try:
             self.lease.check()
-            key_groups = self._key_groups(list(part_names))
+            nodes = dict(self.key_nodes)
+            for key, layout in self.layouts.items():
+                if layout.events:
+                    nodes.update(link_events(self.zarr_store, key, layout, part_names))
+            put_nodes(self.zarr_store, nodes)
+            key_groups = self._key_groups(part_names)
             put_nodes(self.zarr_store, key_groups)
             # Last: the root that says the run is complete
             root = group_metadata({"snnflow": {**self.info, "complete": True,
@@ -133,7 +150,7 @@ class ZarrRun:
                 zarr.consolidate_metadata(self.zarr_store)
             else:
                 put_nodes(self.zarr_store, {"": consolidated(
-                    root, {SHARDS: group_metadata(), **key_groups, **part_nodes})})
+                    root, {SHARDS: group_metadata(), **key_groups, **nodes, **part_nodes})})
         finally:
             self.release()
 
@@ -216,15 +233,16 @@ class PartRecording:
         self.writer_thread.end_batch()
 
     def close(self, metrics=None, metric_names=None) -> dict:
-        """Finish the parts: {path: metadata} of every node written."""
+        """Finish the shard's regions and parts: {path: metadata} of every node
+        written."""
         self.writer_thread.close()
         arrays = {}
         for sink in self.sinks.values():
             arrays.update(sink.close())
         put_nodes(self.root.store, arrays)
         # Then the part groups, which say their parts are complete and list their chunks
-        parts = {sink.path: group_metadata({"complete": True, "chunks": sink.manifest()})
-                 for sink in self.sinks.values()}
+        parts = {path: group_metadata(attributes) for sink in self.sinks.values()
+                 for path, attributes in sink.part_group().items()}
         put_nodes(self.root.store, parts)
         return {**arrays, **parts}
 

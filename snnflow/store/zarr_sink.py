@@ -1,4 +1,11 @@
-"""ZarrSink: streams one recorder's batches into one part group of a zarr store.
+"""ZarrSink: streams one shard's batches of one recorder into the key's arrays.
+
+Per-example rows (a VarRecorder's values, spike counts) go straight into the
+shard's region of the key's one array, which the driver created with chunks
+aligned to the shards' boundaries: every chunk has one writer. Spikes, whose
+number is not known in advance, go into the shard's own part (``parts/pNNNNNN``:
+its CSR offsets and, for every shard but the first, its events), which the
+driver links into the key's event arrays when the run finishes (key_arrays.py).
 
 Writes are buffered per array and stored a whole chunk at a time on a background
 thread, so memory stays at about one chunk per array however many examples are
@@ -6,6 +13,7 @@ recorded and compression overlaps the simulation. The part's metadata (its array
 then the group itself) is written once, at close, when the arrays' lengths are known."""
 from __future__ import annotations
 
+import json
 import queue
 import threading
 
@@ -14,7 +22,7 @@ import numpy as np
 
 from .keys import encode_key
 from .layout import Layout
-from .zarr_io import BLOSC_LZ4, array_metadata, put, with_checksum
+from .zarr_io import BLOSC_LZ4, array_metadata, get, put, with_checksum
 
 #: Target bytes per chunk: large enough to keep file counts low, small enough
 #: that one buffered chunk per array keeps memory flat.
@@ -25,8 +33,13 @@ def _chunk_length(row_bytes):
     """Rows per chunk: a power of two, so that a batch of a power-of-two size fills
     whole chunks (stored straight from the batch's buffer) or a chunk holds whole
     batches."""
-    rows = max(1, CHUNK_BYTES // max(1, row_bytes))
+    rows = max_chunk_rows(row_bytes)
     return 1 << (rows.bit_length() - 1)
+
+
+def max_chunk_rows(row_bytes):
+    """The most rows of ``row_bytes`` bytes that fit in CHUNK_BYTES (at least 1)."""
+    return max(1, CHUNK_BYTES // max(1, row_bytes))
 
 
 class _Appender:
@@ -38,11 +51,21 @@ class _Appender:
     fill values, extra copies), which stalls the simulating thread, while Blosc and
     file I/O release it."""
 
-    def __init__(self, store, path, row_shape, dtype, dims, dim):
-        row_bytes = int(np.prod(row_shape, dtype=np.int64)) * np.dtype(dtype).itemsize
-        self.chunk = _chunk_length(row_bytes)
-        self.metadata = array_metadata((0,) + tuple(row_shape), dtype,
-                                       (self.chunk,) + tuple(row_shape), [dim] + list(dims))
+    def __init__(self, store, path, row_shape, dtype, dims, dim, metadata=None, first_row=0):
+        """``metadata``: of an array the driver created, whose rows from ``first_row``
+        on (a chunk boundary) this appender writes; else a new array's, of the
+        default chunk length, that close() returns."""
+        if metadata is None:
+            row_bytes = int(np.prod(row_shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+            chunk = _chunk_length(row_bytes)
+            metadata = array_metadata((0,) + tuple(row_shape), dtype,
+                                      (chunk,) + tuple(row_shape), [dim] + list(dims))
+        self.metadata = metadata
+        self.chunk = metadata.chunks[0]
+        if first_row % self.chunk:
+            raise RuntimeError(f"{path}: a shard's rows start at {first_row}, inside a chunk "
+                               f"of {self.chunk} rows (the shards' chunks must be aligned)")
+        self.first_chunk = first_row // self.chunk
         self.store = store
         self.path = path
         self.dtype = np.dtype(dtype).newbyteorder("<")
@@ -78,7 +101,7 @@ class _Appender:
         return np.concatenate(pieces) if len(pieces) > 1 else np.ascontiguousarray(pieces[0])
 
     def _store_chunk(self, rows):
-        coords = (self.stored // self.chunk,) + (0,) * (rows.ndim - 1)
+        coords = (self.first_chunk + self.stored // self.chunk,) + (0,) * (rows.ndim - 1)
         # Atomic: a rerun of the shard (a lost worker) may store the same chunk again
         # while a reader reads it; it holds the same bytes, never half of them
         put(self.store, {f"{self.path}/{self.metadata.encode_chunk_key(coords)}":
@@ -87,8 +110,14 @@ class _Appender:
         self.chunks += 1
 
     def close(self):
-        """Store the last, partial chunk; the array's metadata, at its final length."""
+        """Store the last, partial chunk; the array's metadata, at its final length
+        (for an array of its own)."""
         length = self.stored + self.buffered
+        end = self.first_chunk * self.chunk + length
+        if self.buffered and self.metadata.shape[0] and end != self.metadata.shape[0]:
+            # Only the array's last chunk may be partial: any other is another shard's too
+            raise RuntimeError(f"{self.path}: a shard's rows end at {end}, inside a chunk of "
+                               f"{self.chunk} rows that is not the array's last")
         if self.buffered:
             # Padded with the fill value (0) to a whole chunk, as zarr stores edge chunks
             rows = self._take(self.buffered)
@@ -152,8 +181,28 @@ class _BackgroundWriter:
         self.thread.join()
 
 
+PARTS = "parts"
+
+
+def event_chunk_length(layout: Layout) -> int:
+    """Events per chunk, one length for all of a key's event arrays, so that one
+    index (``spans``) points into each of them."""
+    return _chunk_length(max(np.dtype(dtype).itemsize for dtype in layout.events.values()))
+
+
+def part_path(key_group: str, part: str) -> str:
+    """Where shard ``part`` of a spike key keeps its offsets (and events)."""
+    return f"{key_group}/{PARTS}/{part}"
+
+
+def is_first_part(part: str) -> bool:
+    """The first shard's events start at 0: it writes them into the key's arrays."""
+    return part == "p000000"
+
+
 class ZarrSink:
-    """Writes one recorder's examples into one part group, which it alone owns.
+    """Writes one recorder's examples of one shard: its region of the key's row
+    arrays and its spikes' part, which it alone owns.
 
     Nothing touches the store before the first batch, so a mistake found while
     setting up callbacks leaves the store as it was."""
@@ -166,25 +215,37 @@ class ZarrSink:
 
     def open(self, store, part_name, writer=None):
         """Start this sink's part; with a writer, its batches are stored on the
-        writer's thread."""
+        writer's thread. The key's row arrays must exist (the driver made them)."""
         self.store = store
         self.writer = writer
-        self.path = f"{encode_key(self.key)}/{part_name}"
+        self.group = encode_key(self.key)
+        self.part = part_name
+        self.path = part_path(self.group, part_name)
         layout = self.layout
-        self.appenders = {"examples": self._appender("examples", (), "int64", ())}
-        for name, rows in layout.rows.items():
-            self.appenders[name] = self._appender(name, rows.shape, rows.dtype, rows.dims)
+        # Read here, in the simulating thread, so a missing array fails the shard at once
+        self.row_metadata = {name: self._metadata(name) for name in layout.rows}
+        self.appenders = {}
+        self.total_events = 0
         if layout.events:
             # One more offset than examples: its own dimension, so xarray can open it
-            self.appenders["offsets"] = self._appender("offsets", (), "int64", (),
-                                                       dim="example_boundary")
+            self.appenders["offsets"] = _Appender(store, f"{self.path}/offsets", (), "int64",
+                                                  (), dim="part_boundary")
             self._run(lambda: self.appenders["offsets"].append([0]))
+            chunk = event_chunk_length(layout)
             for name, dtype in layout.events.items():
-                self.appenders[name] = self._appender(name, (), dtype, (), dim="event")
-        self.total_events = 0
+                where = f"{self.group}/{name}" if is_first_part(part_name) else \
+                    f"{self.path}/{name}"
+                self.appenders[name] = _Appender(
+                    store, where, (), dtype, (), "part_event",
+                    array_metadata((0,), dtype, (chunk,), ["part_event"]))
 
-    def _appender(self, name, shape, dtype, dims, dim="example"):
-        return _Appender(self.store, f"{self.path}/{name}", shape, dtype, dims, dim)
+    def _metadata(self, name):
+        from zarr.core.metadata.v3 import ArrayV3Metadata
+        raw = get(self.store, f"{self.group}/{name}/zarr.json")
+        if raw is None:
+            raise FileNotFoundError(f"the array {self.group}/{name} that the run's driver "
+                                    f"creates is missing from the store")
+        return ArrayV3Metadata.from_dict(json.loads(raw))
 
     def _run(self, task):
         self.writer.add(task) if self.writer is not None else task()
@@ -194,8 +255,15 @@ class ZarrSink:
         self._run(lambda: self._write(examples, rows, events, event_counts))
 
     def _write(self, examples, rows, events, event_counts):
-        self.appenders["examples"].append(examples)
         for name, array in (rows or {}).items():
+            if name not in self.appenders:
+                # The shard's first recorded example says where its region begins
+                first = int(examples[0]) if self.layout.examples is None else \
+                    int(np.searchsorted(self.layout.examples, examples[0]))
+                row = self.layout.rows[name]
+                self.appenders[name] = _Appender(self.store, f"{self.group}/{name}", row.shape,
+                                                 row.dtype, row.dims, "example",
+                                                 self.row_metadata[name], first)
             self.appenders[name].append(array)
         if self.layout.events:
             ends = self.total_events + np.cumsum(event_counts, dtype=np.int64)
@@ -205,13 +273,22 @@ class ZarrSink:
                 self.appenders[name].append(flat)
 
     def close(self) -> dict:
-        """Store the buffers' remainders: {path: metadata} of the part's arrays."""
-        return {f"{self.path}/{name}": appender.close()
-                for name, appender in self.appenders.items()}
+        """Store the buffers' remainders: {path: metadata} of the part's arrays
+        (the key's arrays' metadata is the driver's)."""
+        closed = {f"{appender.path}": appender.close()
+                  for appender in self.appenders.values()}
+        return {path: metadata for path, metadata in closed.items()
+                if path.startswith(self.path + "/")}
 
-    def manifest(self) -> dict:
-        """{array name: chunks stored} (after close): what the part group lists."""
-        return {name: appender.chunks for name, appender in self.appenders.items()}
+    def part_group(self):
+        """{path: attributes} of the part group that says this shard's spikes are
+        complete (after close): the chunks of each array, and the number of events."""
+        if not self.layout.events:
+            return {}
+        return {self.path: {"complete": True, "events": self.total_events,
+                            "chunks": {name: appender.chunks
+                                       for name, appender in self.appenders.items()
+                                       if appender.path.startswith(self.path + "/")}}}
 
     def data(self):
         """The recorded data, read lazily from the finished store."""
