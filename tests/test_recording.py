@@ -617,3 +617,53 @@ def test_row_chunks_align_with_every_shard_boundary():
     assert row_chunk_length(4000, [0, 7]) == 7                 # a shard recorded nothing
     assert row_chunk_length(4000, []) == 512                   # one shard: a power of two
     assert row_chunk_length(4, [3, 6]) == 3
+
+
+def test_to_xarray_and_open_datatree_show_dimensions_and_coordinates(tmp_path):
+    """Every variable has named dimensions and coordinates: the global example index,
+    time in ms, the neuron and its position in a 2-D population; to_xarray reads
+    lazily (dask) the same values the in-memory run returns as lists."""
+    import dask.array
+    import xarray as xr
+
+    def recorders(inp, out):
+        return [SpikeRecorder(inp, key="in"), SpikeRecorder(out, key="counts",
+                                                             record_counts=True),
+                VarRecorder(out, "v", key="v", example_filter=[2, 5, 9])]
+
+    def evaluate(store):
+        net, inp, out = relay_network(shape=(2, 3))
+        compiled = InferenceCompiler(evaluate_timesteps=T, batch_size=4, dt=0.5).compile(net)
+        return compiled.evaluate({inp: as_spike_input(times, 6)},
+                                 {out: np.zeros(EXAMPLES, int)},
+                                 callbacks=recorders(inp, out), store=store)[1]
+    times = input_times(num_neurons=6)
+    memory = evaluate(None)
+    store = tmp_path / "run.zarr"
+    evaluate(store)
+    tree = snnflow.store.open(store).to_xarray()
+    v = tree["v"]["values"]
+    assert isinstance(v.data, dask.array.Array)                     # lazy
+    assert v.dims == ("example", "time", "neuron")
+    assert v["example"].values.tolist() == [2, 5, 9]
+    np.testing.assert_array_equal(v["time"].values, np.arange(T) * 0.5)
+    assert v["neuron"].values.tolist() == [0, 1, 2, 3, 4, 5]
+    assert v["position_0"].values.tolist() == [0, 0, 0, 1, 1, 1]   # row-major (2, 3)
+    assert v["position_1"].values.tolist() == [0, 1, 2, 0, 1, 2]
+    for row, example in enumerate([2, 5, 9]):
+        np.testing.assert_array_equal(v.sel(example=example).values, memory["v"][row])
+    counts = tree["counts"]["counts"]
+    assert counts.dims == ("example", "neuron")
+    np.testing.assert_array_equal(counts.values, np.stack(memory["counts"]))
+    spikes = tree["in"]
+    for example in range(EXAMPLES):
+        start, stop = spikes["spans"].sel(example=example).values
+        np.testing.assert_array_equal(
+            spikes["timesteps"][start:stop].values.astype(np.float32) * np.float32(0.5),
+            memory["in"][0][example])
+        np.testing.assert_array_equal(spikes["ids"][start:stop].values, memory["in"][1][example])
+    # xarray alone opens the whole store with the same dimensions and coordinates
+    opened = xr.open_datatree(store, engine="zarr")
+    assert opened["v"]["values"].dims == ("example", "time", "neuron")
+    assert opened["v"]["values"]["position_1"].values.tolist() == [0, 1, 2, 0, 1, 2]
+    np.testing.assert_array_equal(opened["v"]["values"].sel(example=5).values, memory["v"][1])
