@@ -190,7 +190,11 @@ class ReferenceEngine(Engine):
         flat = np.concatenate(steps) if steps else np.zeros(0, dtype=np.int64)
         timesteps = np.repeat(np.array(self._recorded_timesteps, dtype=np.int32),
                               [len(s) for s in steps])
-        return timesteps, flat
+        # Example by example (the engine interface's order), time order kept
+        examples, ids = np.divmod(flat, pop.num_neurons)
+        order = np.argsort(examples, kind="stable")
+        return (timesteps[order], ids[order].astype(np.int32),
+                np.bincount(examples, minlength=self._num_examples))
 
     def get_var(self, pop, name):
         return self._var(pop, name)

@@ -108,11 +108,13 @@ class Engine(ABC):
         ``batch_spikes``; called before a batch's first step."""
 
     @abstractmethod
-    def batch_spikes(self, pop) -> tuple[np.ndarray, np.ndarray]:
+    def batch_spikes(self, pop) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The spikes of a population passed to ``record_spikes``, in every step
-        this batch has run: (int32 timestep of each spike, int64 flat index into
-        (examples, neurons)), in time order, indices ascending within a step. Read
-        once per batch, so an engine on a device transfers the batch at once."""
+        this batch has run: (int32 timestep of each spike, int32 neuron of each
+        spike, int64 number of spikes of each example of the batch), example by
+        example, each example's in time order with neurons ascending within a
+        step (the order recorders keep them in). Read once per batch, so an
+        engine on a device transfers the batch at once."""
 
     @abstractmethod
     def get_var(self, pop, name: str) -> np.ndarray:

@@ -48,32 +48,24 @@ class SpikeRecorder(PopulationRecorder):
     on_timestep_end = None
 
     def end_batch(self):
-        # The model's timesteps, so times follow the engine's clock (dt, time resets)
-        steps, flat = self._engine.batch_spikes(self.pop)
-        if not self._all_timesteps:
-            keep = self._timesteps[steps - self._first_timestep]
-            steps, flat = steps[keep], flat[keep]
-        # In int32 where the batch's flat indices fit: int64 division and
-        # arithmetic are many times slower (np.divmod slower still)
-        num_neurons = self.pop.num_neurons
-        if len(self._row_selected) * num_neurons <= np.iinfo(np.int32).max:
-            flat = flat.astype(np.int32)
-        rows = flat // num_neurons
-        ids = (flat - rows * num_neurons).astype(np.int32, copy=False)
-        if len(self._rows) < len(self._row_selected) or not self._all_neurons:
-            keep = self._row_selected[rows] & self._neuron_selected[ids]
+        # The model's timesteps, so times follow the engine's clock (dt, time resets);
+        # grouped by example already, each example's in time order
+        steps, ids, counts = self._engine.batch_spikes(self.pop)
+        keep = None if self._all_timesteps else self._timesteps[steps - self._first_timestep]
+        if not self._all_neurons:
+            selected = self._neuron_selected[ids]
+            keep = selected if keep is None else keep & selected
+        if keep is not None or len(self._rows) < len(counts) or self.record_counts:
+            rows = np.repeat(np.arange(len(counts)), counts)
+            selected = self._row_selected[rows]
+            keep = selected if keep is None else keep & selected
             rows, ids, steps = rows[keep], ids[keep], steps[keep]
-        if self.record_counts:
-            self._write_counts(rows, ids)
-            return
-        # Group by example: a stable sort keeps time order, and ids ascending within
-        # a step; on 16-bit keys numpy's stable sort is a linear-time radix sort
-        key = rows.astype(np.uint16) if len(self._row_selected) <= 1 << 16 else rows
-        order = np.argsort(key, kind="stable")
-        per_example = np.bincount(rows, minlength=len(self._row_selected))[self._rows]
-        self._sink.write(self._batch_examples, events={"timesteps": steps[order],
-                                                       "ids": ids[order]},
-                         event_counts=per_example)
+            if self.record_counts:
+                self._write_counts(rows, ids)
+                return
+            counts = np.bincount(rows, minlength=len(counts))
+        self._sink.write(self._batch_examples, events={"timesteps": steps, "ids": ids},
+                         event_counts=counts[self._rows])
 
     def _write_counts(self, rows, ids):
         num_selected = len(self._neurons)

@@ -129,9 +129,9 @@ class PresentedExamples:
         return self._engine.spikes(pop)[:self.examples]
 
     def batch_spikes(self, pop):
-        timesteps, flat = self._engine.batch_spikes(pop)
-        keep = flat < self.examples * pop.num_neurons
-        return timesteps[keep], flat[keep]
+        timesteps, ids, counts = self._engine.batch_spikes(pop)
+        kept = int(counts[:self.examples].sum())
+        return timesteps[:kept], ids[:kept], counts[:self.examples]
 
     def get_var(self, pop, name):
         return self._engine.get_var(pop, name)[:self.examples]

@@ -253,7 +253,8 @@ class GennEngine(Engine):
     def batch_spikes(self, pop):
         state = self.pops[pop]
         if state.recording is None:
-            return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64)
+            return (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32),
+                    np.zeros(self._num_examples, dtype=np.int64))
         first, stop = self._first_timestep, self.model.timestep
         # One pull brings every population's buffer: the batch's first reader pulls
         pulled = self._pulled

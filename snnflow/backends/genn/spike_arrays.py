@@ -37,8 +37,8 @@ class RecordingBuffer:
 
     def steps(self, first, stop, num_examples, pulled) -> tuple[np.ndarray, np.ndarray]:
         """The spikes of timesteps [first, stop) of the first ``num_examples``
-        examples: (int32 timestep, int64 flat index into (examples, neurons)), in
-        time order, indices ascending within a step. ``pulled``: the model's
+        examples: (int32 timestep, int32 neuron, int64 spikes of each example),
+        example by example, in time order, neurons ascending within a step. ``pulled``: the model's
         buffers were pulled after step ``stop - 1`` (one pull serves every group)."""
         if stop - first > self.num_steps:
             raise ValueError(f"the recording buffer holds {self.num_steps} steps, not "
@@ -51,17 +51,19 @@ class RecordingBuffer:
         # GeNN stamps buffer slot k with time (stop - num_steps + k) dt; the slot
         # holds the step s of [first, stop) with s % num_steps == k
         start_time = (stop - self.num_steps) * self.model.dt
-        steps, flat = [], []
+        steps, neurons, counts = [], [], np.zeros(num_examples, dtype=np.int64)
         for example, (times, ids) in enumerate(self.group.spike_recording_data[:num_examples]):
             slots = np.rint((np.asarray(times) - start_time) / self.model.dt).astype(np.int64)
-            steps.append(first + (slots - first) % self.num_steps)
-            flat.append(np.asarray(ids, dtype=np.int64) + example * self.num_neurons)
+            example_steps = first + (slots - first) % self.num_steps
+            ids = np.asarray(ids, dtype=np.int64)
+            # GeNN lists an example's spikes by time, ids descending within a word
+            order = np.argsort(example_steps * self.num_neurons + ids, kind="stable")
+            steps.append(example_steps[order])
+            neurons.append(ids[order])
+            counts[example] = len(ids)
         steps = np.concatenate(steps) if steps else np.zeros(0, dtype=np.int64)
-        flat = np.concatenate(flat) if flat else np.zeros(0, dtype=np.int64)
-        # GeNN lists each example's spikes by time, ids descending within a word
-        order = np.argsort((steps - first) * (num_examples * self.num_neurons) + flat,
-                           kind="stable")
-        return steps[order].astype(np.int32), flat[order]
+        neurons = np.concatenate(neurons) if neurons else np.zeros(0, dtype=np.int64)
+        return steps.astype(np.int32), neurons.astype(np.int32), counts
 
     def _steps_from_bits(self, first, stop, num_examples):
         if self._array is None:
@@ -69,8 +71,10 @@ class RecordingBuffer:
         self._array.pull_from_device()
         slots = np.arange(first, stop) % self.num_steps
         spikes = self._unpack(self._array.view)[slots][:, :num_examples]
-        steps, flat = np.nonzero(spikes.reshape(stop - first, -1))
-        return (steps + first).astype(np.int32), flat
+        # (example, step, neuron) order
+        example, steps, neurons = np.nonzero(spikes.transpose(1, 0, 2))
+        return ((steps + first).astype(np.int32), neurons.astype(np.int32),
+                np.bincount(example, minlength=num_examples))
 
     def _unpack(self, words) -> np.ndarray:
         """bool (recording steps, batch_size, neurons) of the buffer's 32-bit words."""

@@ -214,12 +214,12 @@ class NumpyEngine(Engine):
                   step_d, F32(self.dt), buffers.pops, tables.params, buffers.conns,
                   tables.conn_f, tables.incoming, tables.ages, tables.weights,
                   tables.indptr, tables.indices, tables.data, buffers.state, buffers.in_syn,
-                  buffers.readout, buffers.spikes, buffers.lists, buffers.counts,
+                  buffers.readout, buffers.spikes, buffers.spike_words, buffers.lists, buffers.counts,
                   buffers.hist, buffers.hist_cnt, buffers.hist_state, buffers.inputs,
                   buffers.silent, buffers.draws, buffers.sp_next, buffers.sp_end,
                   buffers.sp_times, buffers.rec_idx, buffers.rec_off, buffers.rec_cnt,
                   buffers.rec_pos, buffers.rec_steps, buffers.vrec, buffers.vrec_sel,
-                  buffers.vrec_pos, buffers.vrec_out, tables.scratch)
+                  buffers.vrec_pos, buffers.vrec_out, buffers.scratch)
         self._batch_timesteps.append(np.arange(self._timestep, self._timestep + timesteps,
                                                dtype=np.int32))
         self._batch_step += timesteps
@@ -250,12 +250,14 @@ class NumpyEngine(Engine):
     def batch_spikes(self, pop):
         buffers = self._buffers
         if buffers.rec_steps == 0 or self._batch_step == 0:
-            return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64)
-        steps, flat = gather_spikes(self._num_examples, pop.num_neurons, self._batch_step,
-                                    buffers.rec_idx, buffers.rec_off, buffers.rec_cnt,
-                                    self._recorded[pop], buffers.rec_steps)
-        timesteps = np.concatenate(self._batch_timesteps)
-        return timesteps[steps], flat
+            return (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32),
+                    np.zeros(self._num_examples, dtype=np.int64))
+        slot = self._recorded[pop]
+        timesteps, ids = gather_spikes(
+            self._num_examples, pop.num_neurons, self._batch_step, buffers.rec_idx,
+            buffers.rec_off, buffers.rec_cnt, slot, buffers.rec_steps,
+            np.concatenate(self._batch_timesteps))
+        return timesteps, ids, buffers.rec_pos[slot].copy()
 
     def record_var(self, pop, name, neurons, timesteps):
         """Keep state variable ``name`` of ``neurons`` (sorted indices) of ``pop``

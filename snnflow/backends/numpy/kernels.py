@@ -16,8 +16,12 @@ readout weights) is computed by the engine in NumPy, with the reference code's
 float32 arithmetic, and handed in per step."""
 from __future__ import annotations
 
+import sys
+
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.extending import intrinsic
 
 # Population kinds
 IF, LI, SPIKE_INPUT, POISSON, BINARY, FS_INPUT, FS_RELU = range(7)
@@ -41,9 +45,53 @@ R_NONE, R_COUNT, R_VAR, R_AVG, R_AVG_EXP, R_SUM, R_MAX, R_FIRST = range(8)
 # Per-step values handed in per population
 S_FRAME, S_FS_STEP, S_FS_MODE = range(3)
 NO_SPIKE = np.finfo(np.float32).max
+# Spike flags are scanned eight at a time, as the bytes of a uint64 word
+assert sys.byteorder == "little", "the CPU engine reads spike flags as little-endian words"
 
 
-@njit(cache=True, inline="always")
+def spike_stride(n):
+    """Bytes between two examples' spike flags of an n-neuron population: n
+    rounded up to whole 8-byte words, so every example's flags start a word and
+    its padding bytes stay 0."""
+    return (n + 7) & ~7
+
+
+_spike_stride = njit(cache=True, inline="always")(spike_stride)
+
+
+@intrinsic
+def _trailing_zeros(typingctx, word):
+    """LLVM's count-trailing-zeros of an integer (one instruction on x86 and ARM)."""
+    if not isinstance(word, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        [value] = args
+        function = builder.module.declare_intrinsic(
+            "llvm.cttz", [value.type], ir.FunctionType(value.type, [value.type, ir.IntType(1)]))
+        return builder.call(function, [value, ir.Constant(ir.IntType(1), 0)])
+    return word(word), codegen
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def _list_spikes(words, sp0, n, lists, l0):
+    """Write the indices of the set flags among n flags from byte ``sp0`` (a word
+    boundary) to ``lists[l0:]`` in ascending order; returns how many. Whole words
+    of silent neurons cost one test: at the usual few % of neurons spiking a
+    step, a byte-by-byte scan spends most of a step mispredicting branches."""
+    count = np.uint64(0)
+    w0 = np.uint64(sp0) >> np.uint64(3)
+    out = np.uint64(l0)
+    for w in range(np.uint64((n + 7) >> 3)):
+        word = words[w0 + w]
+        while word != 0:
+            lists[out + count] = (w << np.uint64(3)) + (_trailing_zeros(word) >> np.uint64(3))
+            count += np.uint64(1)
+            word &= word - np.uint64(1)
+    return np.int64(count)
+
+
+@njit(cache=True, inline="always", _nrt=False)
 def _add_row(conns, c, row, acc, a0, sign, weights, indptr, indices, data):
     """acc[a0:] += sign * row ``row`` of connection c's (stacked) matrix, in column
     order. Offsets, not slices (a slice is a new array whose reference count
@@ -71,7 +119,7 @@ def _add_row(conns, c, row, acc, a0, sign, weights, indptr, indices, data):
                 acc[ua + np.uint64(indices[ix + k])] -= data[ix + k]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", _nrt=False)
 def _add_into(target, t0, tmp, n):
     """target[t0:t0 + n] += tmp[:n]."""
     ut = np.uint64(t0)
@@ -79,7 +127,7 @@ def _add_into(target, t0, tmp, n):
         target[ut + j] += tmp[j]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", _nrt=False)
 def _deliver(e, E, c, sign, pops, conns, ages, weights, indptr, indices, data, in_syn,
              lists, counts, hist, hist_cnt, hist_state, tmp):
     """One delivery (the positive spikes, or a signed source's negative ones) of
@@ -101,6 +149,16 @@ def _deliver(e, E, c, sign, pops, conns, ages, weights, indptr, indices, data, i
         # A Delta synapse's inSyn is +0 here (its current cleared it): summing in
         # place is the sum from 0, added to it
         if sign > 0 and not conns[c, C_EXP]:
+            if conns[c, C_DENSE]:
+                # The hot path of most networks, with unsigned offsets throughout
+                # (a signed index costs a wraparound test per access)
+                un, ug, uw = np.uint64(npost), np.uint64(g), np.uint64(conns[c, C_W])
+                ul = np.uint64(list_off)
+                for k in range(np.uint64(count)):
+                    row = uw + np.uint64(lists[ul + k]) * un
+                    for j in range(un):
+                        in_syn[ug + j] += weights[row + j]
+                return
             for k in range(count):
                 _add_row(conns, c, lists[list_off + k], in_syn, g, sign, weights, indptr,
                          indices, data)
@@ -141,7 +199,7 @@ def _deliver(e, E, c, sign, pops, conns, ages, weights, indptr, indices, data, i
         _add_into(in_syn, g, tmp, npost)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", _nrt=False)
 def _currents(e, p, pops, conns, conn_f, incoming, in_syn, isyn):
     """isyn[:n] = the float32 sum, in connection order, of population p's incoming
     synapses' currents for example e; each synapse clears or decays its inSyn."""
@@ -175,9 +233,9 @@ def _currents(e, p, pops, conns, conn_f, incoming, in_syn, isyn):
                 in_syn[g0 + j] = 0.0
 
 
-@njit(cache=True)
-def _update_plain(e, p, s, pops, params, state, readout, spikes, lists, counts, inputs,
-                  isyn, step_t, step_i, step_f, step_d):
+@njit(cache=True, inline="always", _nrt=False)
+def _update_plain(e, p, s, pops, params, state, readout, spikes, words, lists, counts,
+                  inputs, isyn, step_t, step_i, step_f, step_d):
     """Population p's step for example e where it is IntegrateFire-like without a
     refractory period or adaptation, or LeakyIntegrate: the same arithmetic as
     ``_update``, in passes over the neurons that the compiler can vectorise."""
@@ -187,7 +245,7 @@ def _update_plain(e, p, s, pops, params, state, readout, spikes, lists, counts, 
     flags = pops[p, P_FLAGS]
     pp = pops[p, P_PARAM]
     v0 = np.uint64(pops[p, P_V] + e * n)
-    sp0 = np.uint64(pops[p, P_SPIKES] + e * n)
+    sp0 = np.uint64(pops[p, P_SPIKES] + e * _spike_stride(n))
     alpha = np.uint64(pp + ALPHA * n)
     scale = np.uint64(pp + INPUT_SCALE * n)
     if kind == LI:
@@ -222,22 +280,23 @@ def _update_plain(e, p, s, pops, params, state, readout, spikes, lists, counts, 
     _readout(e, p, s, pops, state, readout, spikes, step_t, step_f, step_d)
     count = 0
     if kind != LI:
-        l0 = np.uint64(pops[p, P_LIST] + e * n)
+        l0 = pops[p, P_LIST] + e * n
+        count = _list_spikes(words, np.int64(sp0), n, lists, l0)
         relative = (flags & RELATIVE) != 0
-        reset = np.uint64(pp + (RESET_STEP if relative else V_RESET) * n)
-        for j in range(un):
-            if spikes[sp0 + j]:
-                if relative:
-                    state[v0 + j] = state[v0 + j] - params[reset + j]
-                else:
-                    state[v0 + j] = params[reset + j]
-                lists[l0 + np.uint64(count)] = j
-                count += 1
+        reset = pp + (RESET_STEP if relative else V_RESET) * n
+        # Signed offsets: uint64 with a signed index would be float64 in Numba
+        first = pops[p, P_V] + e * n
+        for k in range(count):
+            j = np.int64(lists[l0 + k])
+            if relative:
+                state[first + j] = state[first + j] - params[reset + j]
+            else:
+                state[first + j] = params[reset + j]
     counts[p, e, 0] = count
     counts[p, e, 1] = 0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", _nrt=False)
 def _readout(e, p, s, pops, state, readout, spikes, step_t, step_f, step_d):
     """The readout's step: from V and the spikes after the update, before the reset."""
     rkind = pops[p, P_READOUT]
@@ -247,7 +306,7 @@ def _readout(e, p, s, pops, state, readout, spikes, step_t, step_f, step_d):
     un = np.uint64(n)
     r0 = np.uint64(pops[p, P_READ_OFF] + e * n)
     v0 = np.uint64(pops[p, P_V] + e * n)
-    sp0 = np.uint64(pops[p, P_SPIKES] + e * n)
+    sp0 = np.uint64(pops[p, P_SPIKES] + e * _spike_stride(n))
     if rkind == R_COUNT:
         for j in range(un):
             if spikes[sp0 + j]:
@@ -276,7 +335,7 @@ def _readout(e, p, s, pops, state, readout, spikes, step_t, step_f, step_d):
                 readout[r0 + j] = v
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _update(e, p, s, pops, params, conns, conn_f, incoming, in_syn, state, readout, spikes,
             lists, counts, inputs, silent, draws, nsteps, sp_next, sp_end, sp_times,
             step_t, step_i, step_f, step_d, dt):
@@ -288,7 +347,7 @@ def _update(e, p, s, pops, params, conns, conn_f, incoming, in_syn, state, reado
     t = step_t[s]
     pp = pops[p, P_PARAM]
     v0 = pops[p, P_V] + e * n
-    sp0 = pops[p, P_SPIKES] + e * n
+    sp0 = pops[p, P_SPIKES] + e * _spike_stride(n)
     l0 = pops[p, P_LIST] + e * n
     ln0 = pops[p, P_NEG] + e * n
     frame = step_i[s, p, S_FRAME]
@@ -432,11 +491,11 @@ def _update(e, p, s, pops, params, conns, conn_f, incoming, in_syn, state, reado
     counts[p, e, 1] = negative
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _run_example(e, E, nsteps, batch_step, step_t, step_i, step_f, step_d, dt,
               pops, params, conns, conn_f, incoming, ages, weights, indptr, indices, data,
-              state, in_syn, readout, spikes, lists, counts, hist, hist_cnt, hist_state,
-              inputs, silent, draws, sp_next, sp_end, sp_times,
+              state, in_syn, readout, spikes, words, lists, counts, hist, hist_cnt,
+              hist_state, inputs, silent, draws, sp_next, sp_end, sp_times,
               rec_idx, rec_off, rec_cnt, rec_pos, rec_steps, vrec, vrec_sel, vrec_pos, vrec_out,
               scratch):
     """``nsteps`` timesteps of example e of the batch (``batch_step``: how many
@@ -445,8 +504,8 @@ def _run_example(e, E, nsteps, batch_step, step_t, step_i, step_f, step_d, dt,
     the recorded variables' selected neurons at their selected steps to ``vrec_out``."""
     num_pops = pops.shape[0]
     num_conns = conns.shape[0]
-    tmp = np.empty(scratch, dtype=np.float32)
-    isyn = np.empty(scratch, dtype=np.float32)
+    tmp = scratch[0, e]
+    isyn = scratch[1, e]
     if True:
         for s in range(nsteps):
             for c in range(num_conns):
@@ -458,9 +517,12 @@ def _run_example(e, E, nsteps, batch_step, step_t, step_i, step_f, step_d, dt,
             for p in range(num_pops):
                 kind = pops[p, P_KIND]
                 if kind == LI or (kind == IF and not pops[p, P_FLAGS] & (REFRAC | ADAPT)):
-                    _currents(e, p, pops, conns, conn_f, incoming, in_syn, isyn)
-                    _update_plain(e, p, s, pops, params, state, readout, spikes, lists,
-                                  counts, inputs, isyn, step_t, step_i, step_f, step_d)
+                    # A value input without synapses reads its input, not isyn
+                    if not (pops[p, P_FLAGS] & VALUE_INPUT and
+                            pops[p, P_IN_START] == pops[p, P_IN_END]):
+                        _currents(e, p, pops, conns, conn_f, incoming, in_syn, isyn)
+                    _update_plain(e, p, s, pops, params, state, readout, spikes, words,
+                                  lists, counts, inputs, isyn, step_t, step_i, step_f, step_d)
                 else:
                     _update(e, p, s, pops, params, conns, conn_f, incoming, in_syn, state,
                             readout, spikes, lists, counts, inputs, silent, draws, nsteps,
@@ -468,13 +530,13 @@ def _run_example(e, E, nsteps, batch_step, step_t, step_i, step_f, step_d, dt,
                 slot = pops[p, P_REC]
                 if slot >= 0:
                     n = pops[p, P_N]
-                    m = counts[p, e, 0]
+                    m = np.uint64(counts[p, e, 0])
                     pos = rec_pos[slot, e]
-                    base = rec_off[slot] + e * (n * rec_steps)
-                    l0 = pops[p, P_LIST] + e * n
+                    base = np.uint64(rec_off[slot] + e * (n * rec_steps) + pos)
+                    l0 = np.uint64(pops[p, P_LIST] + e * n)
                     for k in range(m):
-                        rec_idx[base + pos + k] = lists[l0 + k]
-                    rec_pos[slot, e] = pos + m
+                        rec_idx[base + k] = lists[l0 + k]
+                    rec_pos[slot, e] = pos + np.int64(m)
                     rec_cnt[(slot * E + e) * rec_steps + batch_step + s] = m
             b = batch_step + s
             for r in range(vrec.shape[0]):
@@ -484,21 +546,27 @@ def _run_example(e, E, nsteps, batch_step, step_t, step_i, step_f, step_d, dt,
                 if position < 0:
                     continue
                 n = vrec[r, V_N]
-                nsel = vrec[r, V_NSEL]
-                src = vrec[r, V_OFF] + e * n
-                out = vrec[r, V_OUT] + (e * vrec[r, V_NPOS] + position) * nsel
-                for k in range(nsel):
-                    vrec_out[out + k] = state[src + vrec_sel[vrec[r, V_SEL] + k]]
+                nsel = np.uint64(vrec[r, V_NSEL])
+                src = np.uint64(vrec[r, V_OFF] + e * n)
+                out = np.uint64(vrec[r, V_OUT] + (e * vrec[r, V_NPOS] + position) * nsel)
+                if nsel == n:
+                    # Every neuron (the selection is sorted and unique): a plain copy
+                    for k in range(nsel):
+                        vrec_out[out + k] = state[src + k]
+                else:
+                    sel = np.uint64(vrec[r, V_SEL])
+                    for k in range(nsel):
+                        vrec_out[out + k] = state[src + np.uint64(vrec_sel[sel + k])]
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, _nrt=False)
 def run_steps(E, *args):
     """``_run_example`` for every example of the batch, in parallel threads."""
     for e in prange(E):
         _run_example(e, E, *args)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def run_steps_serial(E, *args):
     """``_run_example`` for every example, on the calling thread (one example, or
     one thread: no parallel region to start)."""
@@ -507,25 +575,25 @@ def run_steps_serial(E, *args):
 
 
 @njit(cache=True)
-def gather_spikes(E, n, steps, rec_idx, rec_off, rec_cnt, slot, rec_steps):
-    """One recorded population's spikes of the batch in time order, examples and
-    then neurons ascending within a step: (int32 step, int64 flat index)."""
+def gather_spikes(E, n, steps, rec_idx, rec_off, rec_cnt, slot, rec_steps, timesteps):
+    """One recorded population's spikes of the batch's ``steps`` steps, example by
+    example, each example's in time order and neurons ascending within a step:
+    (int32 timestep, int32 neuron), ``timesteps`` giving each step's timestep.
+    This is the order the kernels keep them in, so it is a copy."""
     total = 0
     for e in range(E):
         for s in range(steps):
             total += rec_cnt[(slot * E + e) * rec_steps + s]
     out_steps = np.empty(total, dtype=np.int32)
-    out_flat = np.empty(total, dtype=np.int64)
-    # Where each example's spikes of step s start in its own buffer
-    starts = np.zeros(E, dtype=np.int64)
+    out_ids = np.empty(total, dtype=np.int32)
     k = 0
-    for s in range(steps):
-        for e in range(E):
+    for e in range(E):
+        base = rec_off[slot] + e * (n * rec_steps)
+        for s in range(steps):
             m = rec_cnt[(slot * E + e) * rec_steps + s]
-            base = rec_off[slot] + e * (n * rec_steps) + starts[e]
             for i in range(m):
-                out_steps[k] = s
-                out_flat[k] = e * n + rec_idx[base + i]
-                k += 1
-            starts[e] += m
-    return out_steps, out_flat
+                out_steps[k + i] = timesteps[s]
+                out_ids[k + i] = rec_idx[base + i]
+            base += m
+            k += m
+    return out_steps, out_ids

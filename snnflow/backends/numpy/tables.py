@@ -173,7 +173,7 @@ class Buffers:
             row, n = self.pops[i], state.pop.num_neurons
             for var in state.kernel.initial_state():
                 row[_STATE_COLUMNS[var]] = take("state", E * n)
-            row[k.P_SPIKES] = take("spikes", E * n)
+            row[k.P_SPIKES] = take("spikes", E * k.spike_stride(n))
             row[k.P_LIST] = take("lists", E * n)
             row[k.P_NEG] = take("lists", E * n) if row[k.P_FLAGS] & k.SIGNED and \
                 row[k.P_KIND] in (k.POISSON, k.BINARY) else row[k.P_LIST]
@@ -185,6 +185,8 @@ class Buffers:
                 row[k.P_SP] = take("sp", E * n)
         self.state = np.zeros(sizes["state"], dtype=F32)
         self.spikes = np.zeros(sizes["spikes"], dtype=np.bool_)
+        #: the same flags as whole words, which the kernels scan (blocks start on words)
+        self.spike_words = self.spikes.view(np.uint64)
         self.lists = np.zeros(max(sizes["lists"], 1), dtype=np.int32)
         self.counts = np.zeros((len(states), E, 2), dtype=np.int64)
         self.readout = np.zeros(sizes["readout"], dtype=F32)
@@ -199,7 +201,9 @@ class Buffers:
             state.state = {var: self.state[row[_STATE_COLUMNS[var]]:
                                            row[_STATE_COLUMNS[var]] + E * n].reshape(E, n)
                            for var in state.kernel.initial_state()}
-            state.spikes = self.spikes[row[k.P_SPIKES]:row[k.P_SPIKES] + E * n].reshape(E, n)
+            stride = k.spike_stride(n)
+            state.spikes = self.spikes[row[k.P_SPIKES]:row[k.P_SPIKES] + E * stride] \
+                .reshape(E, stride)[:, :n]
             if state.readout is not None:
                 state.readout.value = None if row[k.P_READOUT] == k.R_VAR else \
                     self.readout[row[k.P_READ_OFF]:row[k.P_READ_OFF] + E * n].reshape(E, n)
@@ -222,6 +226,8 @@ class Buffers:
         self.hist = np.zeros(hist, dtype=np.int32)
         self.hist_cnt = np.zeros(hist_cnt, dtype=np.int32)
         self.hist_state = np.zeros(hist_state, dtype=np.int64)
+        #: per example: the sum of arriving rows, and the synaptic current
+        self.scratch = np.empty((2, E, tables.scratch), dtype=F32)
         self.rec_steps = 0
         self.rec_idx = np.zeros(0, dtype=np.int32)
         self.rec_off = np.zeros(0, dtype=np.int64)
