@@ -90,11 +90,13 @@ def machine_info() -> dict:
         info["torch"] = torch.__version__
         info["torch_threads"] = torch.get_num_threads()
         info["torch_blas"] = _torch_blas(torch)
-    try:
-        import snntorch
-        info["snntorch"] = snntorch.__version__
-    except ImportError:
-        pass
+    # Versions from the installed metadata: no import (torch, pygenn) needed
+    from importlib.metadata import PackageNotFoundError, version
+    for package in ("numba", "snntorch", "norse", "ml_genn", "pygenn"):
+        try:
+            info[package] = version(package)
+        except PackageNotFoundError:
+            pass
     return info
 
 

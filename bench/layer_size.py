@@ -1,6 +1,15 @@
 """Scaling with layer size: one dense LeakyIntegrateFire layer of N neurons driven by
 a PoissonInput population of N neurons (20 Hz) through an N x N Dense matrix,
-batch 32, 500 timesteps of 1 ms; snnflow and the same layer in snnTorch.
+batch 32, 500 timesteps of 1 ms; snnflow (the compiled engine), the engine it
+replaced (bench/reference_engine.py) and the same layer in snnTorch, run by run
+in turn; ratios are medians of the per-round ratios.
+
+The largest sizes stay affordable by running fewer steps and scaling the time to
+500 steps: snnTorch above TORCH_FULL_STEPS_UP_TO neurons (its cost per step is a
+dense product, the same whatever the activity), the reference engine above
+REFERENCE_FULL_STEPS_UP_TO (its cost per step follows the input spikes, a
+stationary Poisson stream, and the layer's own spikes go nowhere). Each row says
+which figures are scaled.
 
 Run alone: python bench/layer_size.py [--quick] [--threads N]
 """
@@ -28,7 +37,9 @@ MEAN_DRIVE, DRIVE_STD = 0.04, 0.12
 # size it runs fewer steps and its time is scaled to TIMESTEPS (recorded as such)
 TORCH_FULL_STEPS_UP_TO = 4000
 TORCH_LARGE_STEPS = 100
-TORCH_LARGE_CHUNKS = 5     # ...timed as 5 runs of 20 steps, best run scaled
+TORCH_LARGE_CHUNKS = 5     # ...timed as 5 runs of 20 steps, their sum scaled
+REFERENCE_FULL_STEPS_UP_TO = 4000
+REFERENCE_LARGE_STEPS = 100
 
 
 def make_weights(n: int, seed: int):
@@ -41,7 +52,7 @@ def make_weights(n: int, seed: int):
     return w
 
 
-def build_snnflow(w, timesteps):
+def build_snnflow(w, timesteps, engine_class=None, batch_size=BATCH_SIZE):
     from snnflow import Connection, Network, Population
     from snnflow.compilers import InferenceCompiler
     from snnflow.connectivity import Dense
@@ -53,7 +64,9 @@ def build_snnflow(w, timesteps):
         layer = Population(LeakyIntegrateFire(v_thresh=V_THRESH, tau_mem=TAU_MEM,
                                               readout="spike_count"), n)
         Connection(source, layer, Dense(w))
-    compiler = InferenceCompiler(evaluate_timesteps=timesteps, dt=DT, batch_size=BATCH_SIZE)
+    compiler = InferenceCompiler(evaluate_timesteps=timesteps, dt=DT, batch_size=batch_size)
+    if engine_class is not None:
+        compiler.engine_class = engine_class
     return compiler.compile(net), source, layer
 
 
@@ -103,44 +116,71 @@ def run_torch(model, timesteps):
         return model(BATCH_SIZE, timesteps).numpy()
 
 
-def measure(n: int, timesteps: int, repeats: int, torch_steps: int):
+def warm_up():
+    """Load the compiled kernels (from Numba's cache, or compile them) and the
+    reference engine's code paths on a small layer, so no timed run pays for it."""
     import numpy as np
+    from reference_engine import ReferenceEngine
+    w = make_weights(250, seed=0)
+    rates = np.full((BATCH_SIZE, 250), INPUT_RATE, dtype=np.float32)
+    for engine_class in (None, ReferenceEngine):
+        run_snnflow(*build_snnflow(w, 10, engine_class), rates)
+
+
+def measure(n: int, timesteps: int, rounds: int, torch_steps: int, reference_steps: int):
+    import statistics
+
+    import numpy as np
+    from reference_engine import ReferenceEngine
     w = make_weights(n, seed=n)
     rates = np.full((BATCH_SIZE, n), INPUT_RATE, dtype=np.float32)
     compile_s, (compiled, source, layer) = common.timed(build_snnflow, w, timesteps)
+    reference = build_snnflow(w, reference_steps, ReferenceEngine)
     model = build_torch(w)
     run_torch(model, 5)  # warm-up: first-call allocations and lazy imports
-    flow_s, torch_s = [], []
+    flow_s, reference_s, torch_s, torch_chunk_s = [], [], [], []
     counts = torch_counts = None
-    # Short torch runs when scaled: the best of several is less exposed to other
-    # processes' load than one long run
+    # Short torch runs when scaled: several short runs are less exposed to other
+    # processes' load than one long one
     chunks = 1 if torch_steps == timesteps else TORCH_LARGE_CHUNKS
-    for _ in range(repeats):
+    for _ in range(rounds):
         seconds, counts = common.timed(run_snnflow, compiled, source, layer, rates)
         flow_s.append(seconds)
+        seconds, _ = common.timed(run_snnflow, *reference, rates)
+        reference_s.append(seconds * timesteps / reference_steps)
+        chunk_s = []
         for _ in range(chunks):
             seconds, torch_counts = common.timed(run_torch, model, torch_steps // chunks)
-            torch_s.append(seconds * timesteps / (torch_steps // chunks))
-    del compiled, model, w
+            chunk_s.append(seconds)
+        torch_chunk_s += chunk_s
+        torch_s.append(sum(chunk_s) * timesteps / (chunks * (torch_steps // chunks)))
+    del compiled, reference, model, w
     neuron_steps = BATCH_SIZE * timesteps * n
     # Expected synaptic events: input spikes times the N targets of each
     events = neuron_steps * (1.0 - np.exp(-INPUT_RATE * DT)) * n
-    flow_best, torch_best = min(flow_s), min(torch_s)
+
+    def figures(seconds):
+        median = statistics.median(seconds)
+        return {**common.summarize(seconds), "seconds_per_batch": median,
+                "ns_per_neuron_step": median / neuron_steps * 1e9,
+                "ns_per_synaptic_event": median / events * 1e9}
     return {
         "neurons": n, "batch_size": BATCH_SIZE, "timesteps": timesteps, "batches": 1,
-        "repeats": repeats, "compile_s": compile_s,
+        "rounds": rounds, "compile_s": compile_s,
         "output_rate_per_neuron_per_step": float(counts.sum() / neuron_steps),
-        "snnflow": {**common.summarize(flow_s), "seconds_per_batch": flow_best,
-                    "ns_per_neuron_step": flow_best / neuron_steps * 1e9,
-                    "ns_per_synaptic_event": flow_best / events * 1e9},
-        "snntorch": {**common.summarize(torch_s), "seconds_per_batch": torch_best,
-                     "ns_per_neuron_step": torch_best / neuron_steps * 1e9,
-                     "steps_run": torch_steps, "runs": repeats * chunks,
-                     "steps_per_run": torch_steps // chunks,
+        "snnflow": figures(flow_s),
+        "reference": {**figures(reference_s), "steps_run": reference_steps,
+                      "scaled_to_timesteps": reference_steps != timesteps},
+        "snntorch": {**figures(torch_s), "steps_run": torch_steps,
+                     "runs": rounds * chunks, "steps_per_run": torch_steps // chunks,
+                     "chunk_seconds": [round(s, 6) for s in torch_chunk_s],
                      "scaled_to_timesteps": torch_steps != timesteps,
                      "output_rate_per_neuron_per_step":
                          float(torch_counts.sum() / (BATCH_SIZE * (torch_steps // chunks) * n))},
-        "snnflow_speedup_over_snntorch": torch_best / flow_best,
+        "snnflow_speedup_over_reference": statistics.median(
+            r / f for r, f in zip(reference_s, flow_s)),
+        "snnflow_speedup_over_snntorch": statistics.median(
+            t / f for t, f in zip(torch_s, flow_s)),
     }
 
 
@@ -162,16 +202,22 @@ def run(quick: bool = False, threads: int | None = None) -> dict:
                                      f"(inputs spiking per step)",
                           "call": "compiled.predict({input: rates}, layer, callbacks=[])"},
                "sizes": []}
+    warm_up()
     for n in sizes:
-        repeats = 1 if quick or n >= 8000 else 2 if n >= 4000 else 3 if n >= 2000 else 5
+        rounds = 2 if quick else 3 if n >= 8000 else 5
         torch_steps = timesteps if n <= TORCH_FULL_STEPS_UP_TO else TORCH_LARGE_STEPS
-        row = measure(n, timesteps, repeats, torch_steps)
+        reference_steps = (timesteps if n <= REFERENCE_FULL_STEPS_UP_TO
+                           else REFERENCE_LARGE_STEPS)
+        row = measure(n, timesteps, rounds, torch_steps, reference_steps)
         results["sizes"].append(row)
         print(f"[layer_size] N={n:6d}: snnflow {row['snnflow']['seconds_per_batch']:8.3f} s/batch "
-              f"({row['snnflow']['ns_per_neuron_step']:6.2f} ns/neuron-step), snnTorch "
+              f"({row['snnflow']['ns_per_synaptic_event']:6.3f} ns/event), reference "
+              f"{row['reference']['ns_per_synaptic_event']:6.3f} ns/event"
+              f"{' (scaled)' if row['reference']['scaled_to_timesteps'] else ''}, snnTorch "
               f"{row['snntorch']['seconds_per_batch']:8.3f} s/batch"
-              f"{' (scaled)' if row['snntorch']['scaled_to_timesteps'] else ''}, "
-              f"speed-up {row['snnflow_speedup_over_snntorch']:.2f}x, rate "
+              f"{' (scaled)' if row['snntorch']['scaled_to_timesteps'] else ''}; speed-up "
+              f"{row['snnflow_speedup_over_reference']:.2f}x reference, "
+              f"{row['snnflow_speedup_over_snntorch']:.2f}x snnTorch; rate "
               f"{row['output_rate_per_neuron_per_step']:.3f}", flush=True)
     results["machine"]["load_average_end"] = common.os.getloadavg()
     return results

@@ -5,7 +5,10 @@ Markdown summary (bench/results/summary.md; --quick writes under results/quick/)
     python bench/run_all.py --quick        # smoke run, < 1 min
     python bench/run_all.py --threads 1    # cap BLAS/OpenMP/torch threads
     python bench/run_all.py --report       # rebuild summary.md from the JSON files
-    python bench/run_all.py --only mnist   # one benchmark (mnist, layer_size, propagation)
+    python bench/run_all.py --only engine  # one benchmark (repeatable; names below)
+
+mlgenn runs where ``import ml_genn`` works (an environment with pygenn and
+ml_genn) and records why it was skipped elsewhere.
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402  (must come before numpy: thread limits)
 
-BENCHMARKS = ("propagation", "mnist", "layer_size")
+BENCHMARKS = ("engine", "mlgenn", "layer_size", "open_neuromorphic", "mnist", "propagation")
 
 
 def main():
@@ -58,10 +61,8 @@ def _load(folder: Path, name: str):
 
 def report(folder: Path) -> str:
     lines = []
-    mnist = _load(folder, "mnist")
-    layer = _load(folder, "layer_size")
-    prop = _load(folder, "propagation")
-    machine = next((r["machine"] for r in (mnist, layer, prop) if r), None)
+    loaded = {name: _load(folder, name) for name in BENCHMARKS}
+    machine = next((r["machine"] for r in loaded.values() if r), None)
     if machine:
         blas = machine.get("numpy_blas", {})
         pools = ", ".join(f"{p['internal_api']} {p.get('version') or ''} "
@@ -73,21 +74,21 @@ def report(folder: Path) -> str:
                   f"- machine: nproc={machine['nproc']}, {machine['cpu_model']}, "
                   f"{machine['memory_gib']} GiB",
                   f"- numpy {machine['numpy']} (BLAS: {blas.get('name')} "
-                  f"{blas.get('version')}), scipy {machine['scipy']}, torch "
-                  f"{machine.get('torch')}, snntorch {machine.get('snntorch')}, "
+                  f"{blas.get('version')}), scipy {machine['scipy']}, numba "
+                  f"{machine.get('numba')}, torch {machine.get('torch')}, snntorch "
+                  f"{machine.get('snntorch')}, norse {machine.get('norse')}, "
                   f"python {machine['python']}",
                   f"- snnflow revision: {machine.get('snnflow_revision')}",
                   f"- thread pools loaded: {pools}",
                   ""]
-    if mnist:
-        lines += _mnist_tables(mnist)
-    if layer:
-        lines += _layer_table(layer)
-    if prop:
-        lines += _propagation_tables(prop)
+    tables = {"engine": _engine_tables, "mlgenn": _mlgenn_table, "mnist": _mnist_tables,
+              "layer_size": _layer_table, "open_neuromorphic": _open_neuromorphic_table,
+              "propagation": _propagation_tables}
+    for name in BENCHMARKS:
+        if loaded[name]:
+            lines += tables[name](loaded[name])
     loads = [(name, r["machine"]["load_average"], r["machine"].get("load_average_end"))
-             for name, r in (("propagation", prop), ("mnist", mnist), ("layer_size", layer))
-             if r]
+             for name, r in loaded.items() if r]
     if loads:
         lines += ["Load average (1, 5, 15 min) at start / end of each benchmark "
                   "(2 cores; above ~2 means other processes competed):", ""]
@@ -95,6 +96,75 @@ def report(folder: Path) -> str:
                   for name, begin, end in loads]
         lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def _engine_tables(r):
+    a = r["agreement"]
+    b128, b1, rec = r["batch_128"], r["batch_1"], r["recording"]
+    lines = [f"### Compiled engine against the reference engine and snnTorch "
+             f"(784-128-10, {r['config']['timesteps']} steps, {r['threads']} threads, "
+             f"{r['config']['rounds']} interleaved rounds)", "",
+             f"Output spike counts on {a['examples']} examples: compiled = reference in "
+             f"{100 * a['compiled_vs_reference_identical_examples']:.1f}% of examples, "
+             f"compiled = snnTorch in {100 * a['compiled_vs_snntorch_identical_examples']:.1f}%.",
+             "", "| batch | examples | compiled ex/s | reference ex/s | snnTorch ex/s | "
+             "compiled/reference | compiled/snnTorch |", "|---:|---:|---:|---:|---:|---:|---:|"]
+    for row in (b128, b1):
+        torch = row.get("snntorch")
+        torch_rate = f"{torch['examples_per_s_median']:,.0f}" if torch else ""
+        torch_ratio = f"{row['compiled_over_snntorch']:.2f}x" if torch else ""
+        lines.append(f"| {row['batch_size']} | {row['examples']} | "
+                     f"{row['compiled']['examples_per_s_median']:,.0f} | "
+                     f"{row['reference']['examples_per_s_median']:,.0f} | {torch_rate} | "
+                     f"{row['compiled_over_reference']:.2f}x | {torch_ratio} |")
+    lines += ["", "Examples/s are medians over the rounds; ratios are medians of the "
+              "per-round ratios.", "",
+              f"Recording every spike of the three populations and the hidden layer's v of "
+              f"every example (in memory, batch {rec['batch_size']}): "
+              f"**{rec['time_ratio']:.2f}x** the time of the run without recorders.", ""]
+    return lines
+
+
+def _mlgenn_table(r):
+    lines = ["### Batch size 1 against mlGeNN (GeNN's single-threaded CPU backend)", ""]
+    if "skipped" in r:
+        return lines + [f"Skipped: {r['skipped']}", ""]
+    a = r["agreement"]
+    config = r["config"]
+    return lines + [
+        f"784-128-10, {config['timesteps']} steps, {config['examples']} examples, "
+        f"{config['rounds']} interleaved rounds, ml_genn {r['machine'].get('ml_genn')}, "
+        f"pygenn {r['machine'].get('pygenn')}. Output spike counts identical in "
+        f"{100 * a['output_counts_identical_examples']:.1f}% of examples (each example "
+        f"after a blank one in mlGeNN, which carries the last step's spikes over); "
+        f"accuracy {a['accuracy_from_counts_snnflow']:.4f} (snnflow) vs "
+        f"{a['accuracy_from_counts_mlgenn']:.4f} (mlGeNN).", "",
+        "| snnflow ex/s | mlGeNN ex/s | snnflow/mlGeNN |", "|---:|---:|---:|",
+        f"| {r['snnflow']['examples_per_s_median']:,.0f} | "
+        f"{r['mlgenn']['examples_per_s_median']:,.0f} | {r['snnflow_over_mlgenn']:.2f}x |", ""]
+
+
+def _open_neuromorphic_table(r):
+    config = r["config"]
+    lines = [f"### Open Neuromorphic benchmark layer: Linear + LIF, N = {config['neurons']:,}, "
+             f"batch {config['batch_size']}, {config['timesteps']} steps, forward only, "
+             f"{r['threads']} threads", "",
+             "| library | s per batch | ms per step | spikes/neuron/step | snnflow speed-up |",
+             "|---|---:|---:|---:|---:|"]
+    for name, label in (("snnflow", "snnflow"), ("snntorch", "snnTorch"), ("norse", "Norse")):
+        row = r[name]
+        scaled = " *" if row.get("scaled_from_steps") else ""
+        ratio = "" if name == "snnflow" else f"{r[f'snnflow_over_{name}']:.1f}x"
+        lines.append(f"| {label} | {row['seconds_per_batch']:.2f}{scaled} | "
+                     f"{row['ms_per_step']:.1f} | {100 * row['spikes_per_neuron_per_step']:.2f}% "
+                     f"| {ratio} |")
+    lines += ["", f"\\* {config['torch_steps_per_run']} steps per run, scaled to "
+              f"{config['timesteps']}. snnflow: "
+              f"{r['snnflow']['ns_per_synaptic_event']:.3f} ns per synaptic event at "
+              f"{100 * config['input_spike_probability_per_step']:.1f}% input spikes per "
+              f"step. Medians of {config['rounds']} rounds; ratios are medians of per-round "
+              f"ratios.", ""]
+    return lines
 
 
 def _load_avg(values):
@@ -162,41 +232,41 @@ def _layer_table(r):
     config = r["config"]
     lines = [f"### Layer size: PoissonInput -> Dense -> LeakyIntegrateFire, batch "
              f"{config['batch_size']}, {config['timesteps']} steps, 1 batch, "
-             f"{r['threads']} threads", "",
-             "| neurons | snnflow s/batch | snnflow ns per neuron-step | snnflow ns per "
-             "synaptic event | snnTorch s/batch | snnTorch ns per neuron-step | "
-             "snnflow speed-up | output spikes/neuron/step |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             f"{r['threads']} threads", ""]
+    if "reference" not in r["sizes"][0]:
+        return lines + ["(older results file: no reference engine column)", ""]
+    lines += ["| neurons | snnflow s/batch | snnflow ns/event | reference ns/event | "
+              "snnTorch s/batch | speed-up vs reference | speed-up vs snnTorch | "
+              "output spikes/neuron/step |", "|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for row in r["sizes"]:
-        scaled = " *" if row["snntorch"]["scaled_to_timesteps"] else ""
+        ref_scaled = " *" if row["reference"]["scaled_to_timesteps"] else ""
+        torch_scaled = " †" if row["snntorch"]["scaled_to_timesteps"] else ""
         lines.append(f"| {row['neurons']:,} | {row['snnflow']['seconds_per_batch']:.3f} | "
-                     f"{row['snnflow']['ns_per_neuron_step']:.2f} | "
-                     f"{_per_event(row, config)} | "
-                     f"{row['snntorch']['seconds_per_batch']:.3f}{scaled} | "
-                     f"{row['snntorch']['ns_per_neuron_step']:.2f} | "
+                     f"{row['snnflow']['ns_per_synaptic_event']:.3f} | "
+                     f"{row['reference']['ns_per_synaptic_event']:.3f}{ref_scaled} | "
+                     f"{row['snntorch']['seconds_per_batch']:.3f}{torch_scaled} | "
+                     f"{row['snnflow_speedup_over_reference']:.2f}x | "
                      f"{row['snnflow_speedup_over_snntorch']:.2f}x | "
                      f"{100 * row['output_rate_per_neuron_per_step']:.2f}% |")
-    if any(row["snntorch"]["scaled_to_timesteps"] for row in r["sizes"]):
-        row = next(row["snntorch"] for row in r["sizes"]
-                   if row["snntorch"]["scaled_to_timesteps"])
-        lines.append(f"\n\\* snnTorch ran {row.get('runs', 1)} runs of "
-                     f"{row.get('steps_per_run', row['steps_run'])} steps; the best, scaled to "
-                     f"{config['timesteps']} steps (its per-step cost is a dense product, "
-                     f"independent of activity).")
+    notes = []
+    scaled_ref = [row["reference"] for row in r["sizes"]
+                  if row["reference"]["scaled_to_timesteps"]]
+    if scaled_ref:
+        notes.append(f"\\* reference engine: {scaled_ref[0]['steps_run']} steps per run, "
+                     f"scaled to {config['timesteps']} (its cost follows the stationary "
+                     f"input spikes).")
+    scaled_torch = [row["snntorch"] for row in r["sizes"]
+                    if row["snntorch"]["scaled_to_timesteps"]]
+    if scaled_torch:
+        notes.append(f"† snnTorch: {scaled_torch[0]['runs']} runs of "
+                     f"{scaled_torch[0]['steps_per_run']} steps, scaled to "
+                     f"{config['timesteps']} (a dense product per step, independent of "
+                     f"activity).")
+    lines += ["", "Medians over the rounds; speed-ups are medians of per-round ratios."]
+    if notes:
+        lines += [""] + notes
     lines.append("")
     return lines
-
-
-def _per_event(row, config):
-    """ns per synaptic event (input spike x its N targets); older files lack it."""
-    if "ns_per_synaptic_event" in row["snnflow"]:
-        return f"{row['snnflow']['ns_per_synaptic_event']:.3f}"
-    import math
-    import layer_size
-    n = row["neurons"]
-    events = (config["batch_size"] * config["timesteps"] * n * n
-              * (1.0 - math.exp(-layer_size.INPUT_RATE * config["dt"])))
-    return f"{row['snnflow']['seconds_per_batch'] / events * 1e9:.3f}"
 
 
 def _propagation_tables(r):
