@@ -36,6 +36,10 @@ from .shard import Shard, is_lazy, progress_topic, run_shard
 #: What ShardResult.timings holds, summed over a run's shards
 SHARD_STAGES = ("build", "simulate", "write")
 
+#: How many times a shard is resubmitted after Dask cancelled it for inputs lost
+#: with their workers, before the run fails
+RESUBMITS = 3
+
 
 def evaluate(network, compiler, x, y, *, metrics="sparse_categorical_accuracy",
              callbacks=("batch_progress_bar",), client=None, store=None, shard_size=None,
@@ -118,8 +122,15 @@ def run_together(client, runs):
                 yield run.finish()
         # On the client's own event loop: as_completed would otherwise take the
         # default client's, which may be another (even a closed) client's
-        for future in as_completed(futures, loop=client.loop):
+        completed = as_completed(futures, loop=client.loop)
+        for future in completed:
             run, index = futures.pop(future)
+            if future.cancelled():
+                # Its scattered inputs died with a worker: sent again
+                retry = run.resubmit(client, index, future.exception())
+                futures[retry] = (run, index)
+                completed.add(retry)
+                continue
             result = future.result()
             # Released at once: a future still held would have Dask recompute the
             # shard if the worker holding its result died, while the driver merges
@@ -235,6 +246,9 @@ class Run:
             self.zarr_run.zarr_store
         self.progress = None
         self.subscribed = None  # the client whose progress events this run follows
+        self.blocks, self.block_of = {}, {}  # scattered rows, see _submit_block
+        self.scattered_model = None          # [network, compiler] futures
+        self.resubmits = {}                  # {shard: times resubmitted}
 
     def _check_callbacks(self, callbacks):
         """Build the callback list once here (keys, filters, names) so mistakes
@@ -248,9 +262,10 @@ class Run:
     def submit(self, client):
         """Lay out the store and submit the shards it does not hold finished:
         [(future, shard index), ...]."""
+        workers = _num_workers(client)
         # A resumed run keeps its store's plan, whatever the cluster's size now
         self.shards = self.stored_plan or plan_shards(self.size, self.compiler.batch_size,
-                                                      self.shard_size, _num_workers(client))
+                                                      self.shard_size, workers)
         check_spike_budget(self.inputs, batch_ranges(self.shards, self.compiler.batch_size))
         finished = {}
         if self.zarr_run is not None:
@@ -274,37 +289,92 @@ class Run:
         self.reused = len(self.results)
         if not self.remaining:
             return []
-        client.subscribe_topic(progress_topic(self.run_id), self.progress.on_event)
-        self.subscribed = client
-        # Unique keys (hash=False): a reused key can be released under a new run
-        network, compiler = client.scatter([self.network, self.compiler], broadcast=True,
-                                           hash=False)
+        if self.bars:
+            client.subscribe_topic(progress_topic(self.run_id), self.progress.on_event)
+            self.subscribed = client
+        pending = [i for i in range(len(self.shards)) if i not in self.results]
         submitted = []
         with span(f"snnflow-{self.mode}-{self.run_id}"):
-            for index, (start, stop) in enumerate(self.shards):
-                if index in self.results:
-                    continue
-                shard = Shard(self.run_id, index, start, stop, self.size, self.model_key,
-                              self.mode, self.worker_store, part_name(index),
-                              self.zarr_run.writer
-                              if self.zarr_run is not None else None)
-                # Inside the task, not scattered: scattered data dies with its
-                # worker, and the shard could not be rerun elsewhere
-                inputs = {pop: _shard_of(data, start, stop) for pop, data in self.inputs.items()}
-                outputs = {pop: None if labels is None else _shard_of(labels, start, stop)
-                           for pop, labels in self.outputs.items()}
-                future = client.submit(run_shard, shard, network, compiler, inputs, outputs,
-                                       self.metric_templates, self.templates,
-                                       key=f"snnflow-shard-{self.run_id}-{index}", pure=False)
-                submitted.append((future, index))
+            for block in _blocks(pending, workers):
+                submitted.extend(zip(self._submit_block(client, block), block))
         return submitted
+
+    def resubmit(self, client, index, error):
+        """A new future for shard ``index``, whose task Dask cancelled because data
+        it needed was lost with a worker (``error``): scattered data has no task to
+        recompute it from, so the driver sends it again. Raises ``error`` (noted)
+        for a shard cancelled RESUBMITS times already."""
+        self.resubmits[index] = self.resubmits.get(index, 0) + 1
+        if self.resubmits[index] > RESUBMITS:
+            note = f"snnflow shard {index} was cancelled {RESUBMITS + 1} times"
+            if not hasattr(error, "add_note"):  # Python 3.10
+                raise RuntimeError(f"{error!r} {note}") from error
+            error.add_note(note)
+            raise error
+        self._release_rows(index)
+        if self.scattered_model is not None and \
+                any(f.status != "finished" for f in self.scattered_model):
+            self.scattered_model = None     # lost too: scattered again
+        with span(f"snnflow-{self.mode}-{self.run_id}"):
+            return self._submit_block(client, [index], f"-retry{self.resubmits[index]}")[0]
+
+    def _submit_block(self, client, block, suffix=""):
+        """Scatter the rows of the consecutive shards ``block`` and submit their
+        tasks, in one message to the scheduler; their futures."""
+        if self.scattered_model is None:
+            # Unique keys (hash=False): a reused key can be released under a new run
+            self.scattered_model = client.scatter([self.network, self.compiler],
+                                                  broadcast=True, hash=False)
+        network, compiler = self.scattered_model
+        start, stop = self.shards[block[0]][0], self.shards[block[-1]][1]
+        inputs, outputs = self._scatter_rows(client, start, stop)
+        self.blocks[block[0]] = (inputs, outputs, len(block))
+        self.block_of.update({index: block[0] for index in block})
+        shards = [Shard(self.run_id, index, *self.shards[index], self.size, self.model_key,
+                        self.mode, self.worker_store, part_name(index),
+                        self.zarr_run.writer if self.zarr_run is not None else None,
+                        block_start=start, report_progress=bool(self.bars))
+                  for index in block]
+        return client.map(run_shard, shards, network=network, compiler=compiler,
+                          inputs=inputs, outputs=outputs, metrics=self.metric_templates,
+                          callbacks=self.templates, pure=False,
+                          key=[f"snnflow-shard-{self.run_id}-{i}{suffix}" for i in block])
+
+    def _scatter_rows(self, client, start, stop):
+        """Examples [start, stop) of the in-memory inputs and labels, scattered (to
+        one worker, which the scheduler then prefers for the block's shards); zarr
+        and dask arrays stay handles, which each shard reads its own rows from.
+        ({pop: future or handle}, the same for labels)"""
+        in_memory = {("x", pop): data[start:stop] for pop, data in self.inputs.items()
+                     if not is_lazy(data)}
+        in_memory.update({("y", pop): labels[start:stop]
+                          for pop, labels in self.outputs.items()
+                          if labels is not None and not is_lazy(labels)})
+        scattered = dict(zip(in_memory, client.scatter(list(in_memory.values()), hash=False)))
+        inputs = {pop: scattered.get(("x", pop), data) for pop, data in self.inputs.items()}
+        outputs = {pop: scattered.get(("y", pop), labels)
+                   for pop, labels in self.outputs.items()}
+        return inputs, outputs
 
     def shard_done(self, index, result) -> bool:
         """Take shard ``index``'s result; True once every shard's is in."""
         self.results[index] = result
         self.remaining = len(self.shards) - len(self.results)
+        self._release_rows(index)
         self.progress.shard_done(index, self.batches_per_shard[index], result)
         return not self.remaining
+
+    def _release_rows(self, index):
+        """Drop the scattered rows of shard ``index``'s block once every shard of
+        the block is merged: Dask then frees them on the workers."""
+        first = self.block_of.pop(index, None)
+        if first is None:
+            return
+        inputs, outputs, left = self.blocks[first]
+        if left > 1:
+            self.blocks[first] = (inputs, outputs, left - 1)
+        else:
+            del self.blocks[first]
 
     def finish(self) -> "Run":
         """Merge the shards' results (and seal the store): metrics, cb_data and
@@ -337,7 +407,10 @@ class Run:
             self.zarr_run.release()
 
     def close(self):
-        """Stop following progress (once); the bars show what was done."""
+        """Stop following progress (once), the bars showing what was done, and
+        let go of the rows scattered for shards that will not run now."""
+        self.blocks, self.block_of = {}, {}
+        self.scattered_model = None
         if self.subscribed is not None:
             self.subscribed.unsubscribe_topic(progress_topic(self.run_id))
             self.subscribed = None
@@ -361,44 +434,88 @@ class Run:
 
 class _Progress:
     """The driver's progress bars: batches done over all shards, merged metrics.
-    Fed from the client's event thread and from the driver thread, hence the lock."""
+    Fed from the client's event thread and from the driver thread, hence the lock.
+
+    The metrics of finished shards are merged once, as each finishes, so that an
+    update merges only the states of the shards still running (at most one per
+    worker thread), however many shards the run has."""
 
     def __init__(self, bars, num_batches, metrics):
         self.bars = bars
         self.metrics = metrics
         self.done = {}
-        self.states = {}
+        self.batches_done = 0
+        self.running = {}   # {shard: its latest metric states}
+        self.finished_shards = set()
+        self.finished = merge_metric_states(metrics, [])   # their states, merged
         self.lock = threading.Lock()
         for bar in bars:
             bar.set_params(num_batches=num_batches)
             bar.on_test_begin()
 
-    def _advance(self, shard, batches, states):
+    def _advance(self, shard, batches, states, finished):
         with self.lock:
+            if shard in self.finished_shards:
+                return          # a late event of a shard merged already
             # A shard rerun after a lost worker starts again from 0, and events
             # may arrive late: count each batch once, keep the furthest state
             new = batches - self.done.get(shard, 0)
+            if finished:
+                self.finished_shards.add(shard)
+                self.running.pop(shard, None)
+                self.finished = _add_states(self.finished, [states])
+            elif new > 0:
+                self.running[shard] = states
             if new <= 0:
                 return
             self.done[shard] = batches
-            self.states[shard] = states
-            merged = merge_metric_states(self.metrics, list(self.states.values()))
-            for bar in self.bars:
-                for _ in range(new):
-                    bar.on_batch_end(sum(self.done.values()) - 1, merged)
+            self.batches_done += new
+            if self.bars:
+                merged = self._merged()
+                for bar in self.bars:
+                    for batch in range(self.batches_done - new, self.batches_done):
+                        bar.on_batch_end(batch, merged)
+
+    def _merged(self):
+        return _add_states(self.finished, list(self.running.values()))
 
     def on_event(self, event):
         _, message = event
-        self._advance(message["shard"], message["batches"], message["states"])
+        self._advance(message["shard"], message["batches"], message["states"], False)
 
     def shard_done(self, shard, batches, result):
-        self._advance(shard, batches, result.metric_states)
+        self._advance(shard, batches, result.metric_states, True)
 
     def close(self):
         with self.lock:
-            merged = merge_metric_states(self.metrics, list(self.states.values()))
+            merged = self._merged()
             for bar in self.bars:
                 bar.on_test_end(merged)
+
+
+def _add_states(metrics, shard_states):
+    """{output: Metric}: ``metrics`` with the shards' states added."""
+    merged = {}
+    for output, metric in metrics.items():
+        for states in shard_states:
+            part = copy.copy(metric)
+            part.state = states[output.name]
+            metric = metric.merge(part)
+        merged[output] = metric
+    return merged
+
+
+def _blocks(pending, num_workers):
+    """``pending`` shard indices grouped into blocks whose rows are scattered
+    together: runs of consecutive shards, ``num_workers`` of them at a time, so
+    that the workers start on the first block while the next ones are sent."""
+    blocks = []
+    for index in pending:
+        if blocks and len(blocks[-1]) < num_workers and blocks[-1][-1] == index - 1:
+            blocks[-1].append(index)
+        else:
+            blocks.append([index])
+    return blocks
 
 
 def _num_workers(client) -> int:
@@ -457,9 +574,3 @@ def _check_same_plan(stored_plan, shard_size, store):
         raise FileExistsError(f"the store {store!r} holds this run cut into shards of "
                               f"{sorted(sizes)} examples, not {shard_size}; leave shard_size "
                               f"out to resume it, or pass overwrite=True to start again")
-
-
-def _shard_of(data, start, stop):
-    """What travels to the shard, of an input or of labels: a slice of in-memory
-    data; zarr and dask arrays whole, as handles the worker reads its slice from."""
-    return data if is_lazy(data) else data[start:stop]

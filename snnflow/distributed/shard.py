@@ -26,6 +26,11 @@ class Shard:
     store: object = None
     part: str = ""
     writer: str = None  # the id of the run's lease on the store
+    #: the global example at which the in-memory inputs and labels this shard
+    #: receives begin (they arrive as the rows of its block of shards)
+    block_start: int = 0
+    #: whether the driver shows progress bars that this shard's batches feed
+    report_progress: bool = True
 
     @property
     def examples(self) -> str:
@@ -44,23 +49,24 @@ class ShardResult:
 
 
 class ShardProgress:
-    """Tells the driver how far this shard is, and its metrics: at most every
-    INTERVAL seconds (each message costs the scheduler and the driver CPU that
-    the simulation shares), and after the shard's last batch."""
+    """Tells the driver how far this shard is, and its metrics, every INTERVAL
+    seconds of the shard's run. Each message costs the scheduler and the driver
+    CPU that the simulation shares, so a shard shorter than INTERVAL sends none,
+    and none is sent after the last batch: the shard's result carries that."""
 
     INTERVAL = 0.25
 
     def __init__(self, topic, shard):
         self.topic = topic
         self.shard = shard
-        self.last_sent = 0.0
 
     def set_params(self, num_batches, **kwargs):
         self.num_batches = num_batches
+        self.last_sent = time.monotonic()
 
     def on_batch_end(self, batch, metrics):
         now = time.monotonic()
-        if batch + 1 < self.num_batches and now - self.last_sent < self.INTERVAL:
+        if batch + 1 == self.num_batches or now - self.last_sent < self.INTERVAL:
             return
         self.last_sent = now
         get_worker().log_event(self.topic, {
@@ -113,19 +119,22 @@ def is_lazy(data) -> bool:
     return hasattr(data, "dask") or is_zarr(data)
 
 
-def read_on_worker(data, start, stop):
-    """A shard's part of an input: numpy and lists arrive sliced; zarr arrays and
-    dask arrays arrive whole (they are handles) and are read here."""
+def read_on_worker(data, shard):
+    """A shard's part of an input: in memory, its rows of the block the driver
+    scattered (a view, no copy); zarr arrays and dask arrays arrive whole (they
+    are handles) and are read here."""
     if is_lazy(data):
-        return ShardView(data, start, stop)
-    return data
+        return ShardView(data, shard.start, shard.stop)
+    return data[shard.start - shard.block_start:shard.stop - shard.block_start]
 
 
-def labels_on_worker(labels, start, stop, metric, pop):
-    """A shard's labels: in memory they arrive sliced and checked; zarr and dask
-    labels arrive whole and are read and checked here, as the driver would have."""
+def labels_on_worker(labels, shard, metric, pop):
+    """A shard's labels: in memory, its rows of the scattered block, checked on
+    the driver already; zarr and dask labels arrive whole and are read and
+    checked here, as the driver would have."""
+    start, stop = shard.start, shard.stop
     if not is_lazy(labels):
-        return labels
+        return labels[start - shard.block_start:stop - shard.block_start]
     labels = read(labels, start, stop)
     if metric is not None:
         metric.check(labels, pop, f"y[{pop.name}] (examples {start}..{stop - 1})")
@@ -172,13 +181,14 @@ def run_shard(shard: Shard, network, compiler, inputs, outputs, metrics, callbac
     compiled, lock = model_cache(get_worker()).get(shard.model_key, network, compiler)
     build = time.perf_counter() - began
     size = shard.stop - shard.start
-    inputs = {pop: read_on_worker(data, shard.start, shard.stop) for pop, data in inputs.items()}
+    inputs = {pop: read_on_worker(data, shard) for pop, data in inputs.items()}
     templates = resolve_callbacks(callbacks)
-    callbacks = templates + [ShardProgress(progress_topic(shard.run), shard.index)]
+    callbacks = templates + ([ShardProgress(progress_topic(shard.run), shard.index)]
+                             if shard.report_progress else [])
     recording = TimedRecording(PartRecording(shard.store, shard.part, shard.writer)
                                if shard.store is not None else MemoryRecording())
     try:
-        outputs = {pop: labels_on_worker(labels, shard.start, shard.stop, metrics.get(pop), pop)
+        outputs = {pop: labels_on_worker(labels, shard, metrics.get(pop), pop)
                    for pop, labels in outputs.items()} if shard.mode == "evaluate" else outputs
         began = time.perf_counter()
         with lock:
