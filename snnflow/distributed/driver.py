@@ -311,6 +311,8 @@ class Run:
                 raise RuntimeError(f"{error!r} {note}") from error
             error.add_note(note)
             raise error
+        logger.info(f"snnflow shard {index} ({self.shards[index][0]}..{self.shards[index][1] - 1}"
+                    f") lost its inputs with a worker; sending them again")
         self._release_rows(index)
         if self.scattered_model is not None and \
                 any(f.status != "finished" for f in self.scattered_model):
