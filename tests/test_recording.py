@@ -667,3 +667,11 @@ def test_to_xarray_and_open_datatree_show_dimensions_and_coordinates(tmp_path):
     assert opened["v"]["values"].dims == ("example", "time", "neuron")
     assert opened["v"]["values"]["position_1"].values.tolist() == [0, 1, 2, 0, 1, 2]
     np.testing.assert_array_equal(opened["v"]["values"].sel(example=5).values, memory["v"][1])
+
+
+def test_storage_options_without_a_url_store_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="storage_options are for a store given as a URL"):
+        run(all_recorders, storage_options={"key": "k"})
+    with pytest.raises(ValueError, match="not for the local path"):
+        run(all_recorders, store=tmp_path / "run.zarr", storage_options={"key": "k"})
+    assert not (tmp_path / "run.zarr").exists()

@@ -13,6 +13,7 @@ import sys
 import time
 import uuid
 
+import numpy as np
 import pytest
 
 WEED_PORTS = ("master.port", "master.port.grpc", "volume.port", "volume.port.grpc",
@@ -118,6 +119,27 @@ def test_record_and_read_back_as_in_memory(s3, url, problem):  # noqa: F811
     assert_same(expected, got)
     assert_same(expected, (got[0], snnflow.store.open(url, storage_options=s3)))
     assert snnflow.store.verify(url, storage_options=s3) == ([], [])
+
+
+def test_in_process_takes_an_s3_url_with_storage_options(s3, url, problem):  # noqa: F811
+    """CompiledNetwork.evaluate and predict take store='s3://...' and storage_options,
+    as snnflow.distributed does; the store reads back as the in-memory run."""
+    net, inp, hid, out, x, y, compiler = problem
+    expected = in_process(problem, recorders(inp, hid))
+    compiled = compiler.compile(net)
+    got = compiled.evaluate({inp: x}, {out: y}, callbacks=recorders(inp, hid), store=url,
+                            storage_options=s3)
+    assert_same(expected, got)
+    assert_plain_zarr_reads(zarr.storage.FsspecStore.from_url(url, storage_options=s3),
+                            expected[1])
+    predicted, cb_data = compiled.predict({inp: x}, [out], callbacks=recorders(inp, hid),
+                                          store=url + "-predict", storage_options=s3)
+    np.testing.assert_array_equal(predicted[out], compiled.predict({inp: x}, [out],
+                                                                   callbacks=[])[0][out])
+    assert_same((expected[0], expected[1]), (expected[0], cb_data))
+    with pytest.raises(TypeError, match="'endpoint' are not options of S3FileSystem"):
+        compiled.evaluate({inp: x}, {out: y}, callbacks=recorders(inp, hid), store=url,
+                          storage_options={**s3, "endpoint": "http://127.0.0.1:1"})
 
 
 def test_distributed_workers_write_directly_and_read_inputs(s3, url, problem, client):  # noqa: F811

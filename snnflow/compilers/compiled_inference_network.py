@@ -18,16 +18,20 @@ DEFAULT_CALLBACKS = ("batch_progress_bar",)
 
 class CompiledInferenceNetwork(CompiledNetwork):
     def evaluate(self, x: dict, y: dict, metrics="sparse_categorical_accuracy",
-                 callbacks=DEFAULT_CALLBACKS, store=None, overwrite=False):
+                 callbacks=DEFAULT_CALLBACKS, store=None, overwrite=False,
+                 storage_options=None):
         """Run every example of ``x`` and score the readouts against ``y``.
 
         Returns ``(metrics, cb_data)``: {output: Metric} (``.result`` is the value)
-        and {callback key: recorded data}. With ``store`` (a path or zarr store)
-        recorders stream into it and cb_data holds lazy sequences read from it."""
+        and {callback key: recorded data}. With ``store`` (a path, an object store's
+        URL such as ``"s3://bucket/run.zarr"`` with fsspec's ``storage_options``, or
+        a zarr store) recorders stream into it and cb_data holds lazy sequences read
+        from it."""
         inputs, size, outputs, metric_objects = prepare_evaluation(x, y, self.network, metrics)
         check_spike_budget(inputs, batches_of(size, self.compiler.batch_size))
         callbacks = resolve_callbacks(callbacks)
-        recording = self._open_recording(callbacks, inputs, size, store, overwrite)
+        recording = self._open_recording(callbacks, inputs, size, store, overwrite,
+                                         storage_options)
         return self.evaluate_examples(inputs, outputs, size, metric_objects, callbacks,
                                       recording)
 
@@ -65,15 +69,17 @@ class CompiledInferenceNetwork(CompiledNetwork):
                          open_recording(), self._score(metric_objects))
 
     def predict(self, x: dict, outputs, callbacks=DEFAULT_CALLBACKS, store=None,
-                overwrite=False):
+                overwrite=False, storage_options=None):
         """Readouts of ``outputs`` for every example: ``({output: array}, cb_data)``
-        with arrays of shape (examples, *population shape)."""
+        with arrays of shape (examples, *population shape). ``store`` and
+        ``storage_options`` as for ``evaluate``."""
         outputs = _as_list(outputs)
         check_readouts(outputs)
         inputs, size = prepare_inputs(x, self.network)
         check_spike_budget(inputs, batches_of(size, self.compiler.batch_size))
         callbacks = resolve_callbacks(callbacks)
-        recording = self._open_recording(callbacks, inputs, size, store, overwrite)
+        recording = self._open_recording(callbacks, inputs, size, store, overwrite,
+                                         storage_options)
         return self.predict_examples(inputs, outputs, size, callbacks, recording)
 
     def evaluate_examples(self, inputs, outputs, size, metric_objects, callbacks, recording,

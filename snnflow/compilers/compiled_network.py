@@ -101,17 +101,22 @@ class CompiledNetwork:
                 arrays[f"{conn.name}-pre_ind"], arrays[f"{conn.name}-post_ind"] = synapses
         get_serialiser(serialiser).serialise(keys + ("connectivity",), arrays)
 
-    def _open_recording(self, callbacks, inputs, num_examples, store, overwrite):
+    def _open_recording(self, callbacks, inputs, num_examples, store, overwrite,
+                        storage_options=None):
         """Where recorders write: memory, or the zarr store (refusing another run's).
         ``callbacks`` are resolved (keys assigned), so the run's fingerprint is stable."""
         if store is None:
+            if storage_options:
+                raise ValueError(f"storage_options are for a store given as a URL; no store "
+                                 f"was given (storage_options={storage_options!r})")
             return open_recording()
         recorders = [c for c in callbacks if isinstance(c, Recorder)]
         run = fingerprint(self.network, self.compiler.options(), recorders,
                           {pop.name: data_fingerprint(data) for pop, data in inputs.items()})
         return open_recording(store, run, overwrite, {"dt": self.compiler.dt,
                                                       "num_examples": num_examples,
-                                                      "timesteps": self.example_timesteps})
+                                                      "timesteps": self.example_timesteps},
+                              storage_options)
 
     def _callback_list(self, callbacks, num_batches, num_examples, recording):
         return CallbackList(callbacks, compiled_network=self, num_batches=num_batches,
