@@ -3,6 +3,7 @@ in-process result exactly: metrics, recordings, custom callback data."""
 import os
 import pathlib
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -268,6 +269,29 @@ def test_worker_killed_mid_run(problem, tmp_path):
     assert (tmp_path / "k").exists()
     assert_same(expected, got)
     assert examples_in_store(store, "in") == list(range(EXAMPLES))
+
+
+def test_in_memory_inputs_send_no_large_graph(client):
+    """A test set the size of MNIST's in NumPy arrays is scattered, not put into
+    the task graph: Dask does not warn that it sends a large graph (it did, with
+    every shard's rows inside its task, once a shard held over 10 MB)."""
+    rng = np.random.default_rng(8)
+    net = SequentialNetwork()
+    with net:
+        inp = InputLayer(IntegrateFireInput(v_thresh=1.0), 784)
+        out = Layer(Dense(rng.normal(0.0, 0.1, (784, 10))),
+                    LeakyIntegrate(readout="avg_var"))
+    x = rng.random((16384, 784), dtype=np.float32)
+    y = rng.integers(0, 10, 16384)
+    compiler = InferenceCompiler(evaluate_timesteps=2, batch_size=1024)
+    expected = compiler.compile(net).evaluate({inp: x}, {out: y}, callbacks=[])[0][out].state
+    for shard_size in (None, 8192):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            metrics, _ = sd.evaluate(net, compiler, {inp: x}, {out: y}, callbacks=[],
+                                     client=client, shard_size=shard_size)
+        assert [str(w.message) for w in caught if "large graph" in str(w.message)] == []
+        assert metrics[out].state == expected
 
 
 def test_zarr_and_dask_inputs_are_read_on_workers(client, problem, tmp_path):
