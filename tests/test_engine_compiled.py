@@ -70,12 +70,15 @@ def _network(kind):
             inp = Population(BinarySpikeInput(signed_spikes=True, input_frames=2,
                                               input_frame_timesteps=10), 6, record_spikes=True)
             pois = Population(PoissonInput(signed_spikes=True), 6)
+            # unsigned, one frame: the kernels' vectorised spike-source path
+            binary = Population(BinarySpikeInput(), 5, record_spikes=True)
             out = Population(IntegrateFire(v_thresh=3.0, readout="avg_var"), 3)
             lif = Population(LeakyIntegrateFireInput(input_frames=2, input_frame_timesteps=8,
                                                      readout="var"), 3)
             Connection(inp, out, Dense(rng.normal(0.2, 0.5, (6, 3)), delay=1))
             Connection(pois, out, Dense(rng.normal(0.2, 0.5, (6, 3))), Exponential(4.0))
-            return net, [inp, pois, lif], [], [out, lif]
+            Connection(binary, out, Dense(rng.normal(0.2, 0.5, (5, 3))))
+            return net, [inp, pois, lif, binary], [], [out, lif]
         inp = Population(SpikeInput(), 5, record_spikes=True)
         out = Population(IntegrateFire(v_thresh=1.5, readout="spike_count"), 3,
                          record_spikes=True)
@@ -91,10 +94,11 @@ def _inputs(kind, inp, n):
     if kind == "conv":
         return {inp: rng.uniform(0, 0.5, (n, 6, 6, 2)).astype(F32)}
     if kind == "signed":
-        binary, pois, lif = inp
-        return {binary: rng.integers(-1, 2, (n, 2, 6)).astype(F32),
+        signed, pois, lif, binary = inp
+        return {signed: rng.integers(-1, 2, (n, 2, 6)).astype(F32),
                 pois: rng.uniform(-0.5, 0.5, (n, 6)).astype(F32),
-                lif: rng.uniform(0, 0.3, (n, 2, 3)).astype(F32)}
+                lif: rng.uniform(0, 0.3, (n, 2, 3)).astype(F32),
+                binary: rng.integers(0, 2, (n, 5)).astype(F32)}
     trains = [preprocess_spikes(np.sort(rng.uniform(0, STEPS, 12)).astype(F32),
                                 rng.integers(0, 5, 12), 5) for _ in range(n)]
     return {inp: trains}

@@ -297,6 +297,28 @@ def _update_plain(e, p, s, pops, params, state, readout, spikes, words, lists, c
 
 
 @njit(cache=True, inline="always", _nrt=False)
+def _update_source(e, p, s, pops, spikes, words, lists, counts, inputs, silent, draws,
+                   nsteps):
+    """Population p's step for example e where it is an unsigned PoissonInput or
+    BinarySpikeInput of one frame, without synapses or readout: the flags in one
+    pass the compiler can vectorise, then the list. The same tests as ``_update``."""
+    kind = pops[p, P_KIND]
+    n = pops[p, P_N]
+    un = np.uint64(n)
+    sp0 = np.uint64(pops[p, P_SPIKES] + e * _spike_stride(n))
+    in0 = np.uint64(pops[p, P_INPUT] + (e * pops[p, P_FRAMES]) * n)
+    if kind == POISSON:
+        d0 = np.uint64(pops[p, P_DRAWS] + (e * nsteps + s) * n)
+        for j in range(un):
+            spikes[sp0 + j] = (draws[d0 + j] >= silent[in0 + j]) & (inputs[in0 + j] > 0)
+    else:
+        for j in range(un):
+            spikes[sp0 + j] = inputs[in0 + j] > 0
+    counts[p, e, 0] = _list_spikes(words, np.int64(sp0), n, lists, pops[p, P_LIST] + e * n)
+    counts[p, e, 1] = 0
+
+
+@njit(cache=True, inline="always", _nrt=False)
 def _readout(e, p, s, pops, state, readout, spikes, step_t, step_f, step_d):
     """The readout's step: from V and the spikes after the update, before the reset."""
     rkind = pops[p, P_READOUT]
@@ -516,7 +538,12 @@ def _run_example(e, E, nsteps, batch_step, step_t, step_i, step_f, step_d, dt,
                              in_syn, lists, counts, hist, hist_cnt, hist_state, tmp)
             for p in range(num_pops):
                 kind = pops[p, P_KIND]
-                if kind == LI or (kind == IF and not pops[p, P_FLAGS] & (REFRAC | ADAPT)):
+                if (kind == POISSON or kind == BINARY) and not pops[p, P_FLAGS] & SIGNED \
+                        and pops[p, P_READOUT] == R_NONE and pops[p, P_FRAMES] == 1 \
+                        and pops[p, P_IN_START] == pops[p, P_IN_END]:
+                    _update_source(e, p, s, pops, spikes, words, lists, counts, inputs,
+                                   silent, draws, nsteps)
+                elif kind == LI or (kind == IF and not pops[p, P_FLAGS] & (REFRAC | ADAPT)):
                     # A value input without synapses reads its input, not isyn
                     if not (pops[p, P_FLAGS] & VALUE_INPUT and
                             pops[p, P_IN_START] == pops[p, P_IN_END]):
