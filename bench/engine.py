@@ -8,6 +8,8 @@ callbacks=[]):
 * batch 128: compiled engine, reference engine and the same network in snnTorch
   (mnist.build_torch), run by run in turn on the same examples; the ratios are
   the medians of the per-round ratios;
+* the same at batch 128 with one thread for every library (the ratio a shared
+  machine's load disturbs least);
 * batch 1: compiled against reference, the same way;
 * the recording cost at batch 128: every population's spikes and the hidden
   layer's v of every example, in memory, against the same run without recorders;
@@ -102,9 +104,9 @@ def run(quick: bool = False, threads: int | None = None) -> dict:
     from reference_engine import ReferenceEngine
     from snnflow.callbacks import SpikeRecorder, VarRecorder
 
-    examples = 256 if quick else 2048
+    examples = 256 if quick else 1024
     batch1_examples = 32 if quick else 256
-    rounds = 2 if quick else 7
+    rounds = 2 if quick else 5
     w1, w2, x, y = mnist.make_problem(examples)
     results = {"benchmark": "engine", "quick": quick, "threads": threads,
                "numba_threads": numba.get_num_threads(), "machine": common.machine_info(),
@@ -131,6 +133,28 @@ def run(quick: bool = False, threads: int | None = None) -> dict:
            "compiled_over_snntorch": median_ratio(seconds["snntorch"], seconds["compiled"])}
     results["batch_128"] = row
     print(f"[engine] batch 128, {threads} threads: compiled "
+          f"{row['compiled']['examples_per_s_median']:8.0f} ex/s, reference "
+          f"{row['reference']['examples_per_s_median']:7.0f}, snnTorch "
+          f"{row['snntorch']['examples_per_s_median']:7.0f} (medians); compiled/reference "
+          f"{row['compiled_over_reference']:.2f}x, compiled/snnTorch "
+          f"{row['compiled_over_snntorch']:.2f}x", flush=True)
+
+    # Batch 128 again with one thread for every library: two-thread OpenMP code
+    # (torch) collapses when another process holds one of the two cores, so on a
+    # shared machine this is the ratio that load disturbs least
+    with common.set_threads(1):
+        numba.set_num_threads(1)
+        seconds = interleaved({
+            "compiled": _snnflow_runner(new[0], new[1], new[3], x, y),
+            "reference": _snnflow_runner(old[0], old[1], old[3], x, y),
+            "snntorch": lambda: mnist.run_torch(model, x, HEADLINE_BATCH)}, rounds)
+        numba.set_num_threads(results["numba_threads"])
+    row = {"batch_size": HEADLINE_BATCH, "threads": 1, "examples": examples,
+           **_rates(seconds, examples),
+           "compiled_over_reference": median_ratio(seconds["reference"], seconds["compiled"]),
+           "compiled_over_snntorch": median_ratio(seconds["snntorch"], seconds["compiled"])}
+    results["batch_128_one_thread"] = row
+    print(f"[engine] batch 128, 1 thread: compiled "
           f"{row['compiled']['examples_per_s_median']:8.0f} ex/s, reference "
           f"{row['reference']['examples_per_s_median']:7.0f}, snnTorch "
           f"{row['snntorch']['examples_per_s_median']:7.0f} (medians); compiled/reference "

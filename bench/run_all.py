@@ -87,13 +87,15 @@ def report(folder: Path) -> str:
     for name in BENCHMARKS:
         if loaded[name]:
             lines += tables[name](loaded[name])
-    loads = [(name, r["machine"]["load_average"], r["machine"].get("load_average_end"))
-             for name, r in loaded.items() if r]
+    loads = [(name, r["machine"]["load_average"], r["machine"].get("load_average_end"),
+              r["machine"]) for name, r in loaded.items() if r]
     if loads:
         lines += ["Load average (1, 5, 15 min) at start / end of each benchmark "
-                  "(2 cores; above ~2 means other processes competed):", ""]
-        lines += [f"- {name}: {_load_avg(begin)} / {_load_avg(end)}"
-                  for name, begin, end in loads]
+                  "(2 cores; above ~2 means other processes competed), with the date and "
+                  "snnflow revision of its results file:", ""]
+        lines += [f"- {name}: {_load_avg(begin)} / {_load_avg(end)} ({machine['date']}, "
+                  f"{machine.get('snnflow_revision')})"
+                  for name, begin, end, machine in loads]
         lines.append("")
     return "\n".join(lines) + "\n"
 
@@ -109,11 +111,13 @@ def _engine_tables(r):
              f"compiled = snnTorch in {100 * a['compiled_vs_snntorch_identical_examples']:.1f}%.",
              "", "| batch | examples | compiled ex/s | reference ex/s | snnTorch ex/s | "
              "compiled/reference | compiled/snnTorch |", "|---:|---:|---:|---:|---:|---:|---:|"]
-    for row in (b128, b1):
+    rows = [b128] + ([r["batch_128_one_thread"]] if "batch_128_one_thread" in r else []) + [b1]
+    for row in rows:
         torch = row.get("snntorch")
         torch_rate = f"{torch['examples_per_s_median']:,.0f}" if torch else ""
         torch_ratio = f"{row['compiled_over_snntorch']:.2f}x" if torch else ""
-        lines.append(f"| {row['batch_size']} | {row['examples']} | "
+        label = f"{row['batch_size']}" + (" (1 thread)" if row.get("threads") == 1 else "")
+        lines.append(f"| {label} | {row['examples']} | "
                      f"{row['compiled']['examples_per_s_median']:,.0f} | "
                      f"{row['reference']['examples_per_s_median']:,.0f} | {torch_rate} | "
                      f"{row['compiled_over_reference']:.2f}x | {torch_ratio} |")
