@@ -114,6 +114,8 @@ class NumpyEngine(Engine):
             self._timestep = 0
         self._batch_step = 0
         self._batch_timesteps = []
+        self._kernel = run_steps if _set_threads() > 1 and num_examples > 1 else \
+            run_steps_serial
         self._buffers.rec_pos[...] = 0
         self._var_recordings = []
         self._buffers.set_var_recordings([])
@@ -207,10 +209,9 @@ class NumpyEngine(Engine):
             return
         tables, buffers = self._tables, self._buffers
         step_t, step_i, step_f, step_d = self._step_values(self._timestep, timesteps)
-        buffers.prepare(self, timesteps, self._batch_step + timesteps)
-        kernel = run_steps if _set_threads() > 1 and self._num_examples > 1 else \
-            run_steps_serial
-        kernel(self._num_examples, timesteps, self._batch_step, step_t, step_i, step_f,
+        buffers.prepare(timesteps, self._batch_step + timesteps, len(self._recorded),
+                        self.evaluate_timesteps)
+        self._kernel(self._num_examples, timesteps, self._batch_step, step_t, step_i, step_f,
                   step_d, F32(self.dt), buffers.pops, tables.params, buffers.conns,
                   tables.conn_f, tables.incoming, tables.ages, tables.weights,
                   tables.indptr, tables.indices, tables.data, buffers.state, buffers.in_syn,
@@ -220,8 +221,7 @@ class NumpyEngine(Engine):
                   buffers.sp_times, buffers.rec_idx, buffers.rec_off, buffers.rec_cnt,
                   buffers.rec_pos, buffers.rec_steps, buffers.vrec, buffers.vrec_sel,
                   buffers.vrec_pos, buffers.vrec_out, buffers.scratch)
-        self._batch_timesteps.append(np.arange(self._timestep, self._timestep + timesteps,
-                                               dtype=np.int32))
+        self._batch_timesteps.append((self._timestep, timesteps))
         self._batch_step += timesteps
         self._timestep += timesteps
 
@@ -256,7 +256,8 @@ class NumpyEngine(Engine):
         timesteps, ids = gather_spikes(
             self._num_examples, pop.num_neurons, self._batch_step, buffers.rec_idx,
             buffers.rec_off, buffers.rec_cnt, slot, buffers.rec_steps,
-            np.concatenate(self._batch_timesteps))
+            np.concatenate([np.arange(first, first + count, dtype=np.int32)
+                            for first, count in self._batch_timesteps]))
         return timesteps, ids, buffers.rec_pos[slot].copy()
 
     def record_var(self, pop, name, neurons, timesteps):

@@ -160,6 +160,7 @@ class Buffers:
         self.tables = tables
         self.E = E
         self.pops = tables.pops.copy()
+        self.poisson = np.flatnonzero(self.pops[:, k.P_KIND] == k.POISSON)
         self.conns = tables.conns.copy()
         states = tables.states
         sizes = {"state": 0, "spikes": 0, "lists": 0, "readout": 0, "inputs": 0, "sp": 0}
@@ -263,28 +264,29 @@ class Buffers:
                     offset += len(state.kernel.times)
             self.sp_times = np.concatenate(times) if times else np.zeros(0, F32)
 
-    def prepare(self, engine, nsteps, needed_steps):
+    def prepare(self, nsteps, needed_steps, slots, evaluate_timesteps):
         """Before running ``nsteps`` steps: the Poisson draws of those steps and
-        room to record the batch's first ``needed_steps`` steps."""
+        room to record the batch's first ``needed_steps`` steps of ``slots``
+        recorded populations. Cheap when there is nothing to do: a training step
+        calls it once per timestep."""
         draws, offset = [], 0
-        for i, state in enumerate(self.tables.states):
-            if self.pops[i, k.P_KIND] == k.POISSON:
-                n = state.pop.num_neurons
-                self.pops[i, k.P_DRAWS] = offset
-                # One float32 draw per neuron per step from each example's stream,
-                # in step order, as the reference draws them
-                draws.append(np.stack([s.random((nsteps, n), dtype=F32)
-                                       for s in state.kernel.streams]).ravel())
-                offset += self.E * nsteps * n
+        for i in self.poisson:
+            state = self.tables.states[i]
+            n = state.pop.num_neurons
+            self.pops[i, k.P_DRAWS] = offset
+            # One float32 draw per neuron per step from each example's stream,
+            # in step order, as the reference draws them
+            draws.append(np.stack([s.random((nsteps, n), dtype=F32)
+                                   for s in state.kernel.streams]).ravel())
+            offset += self.E * nsteps * n
         if draws:
             self.draws = np.concatenate(draws) if len(draws) > 1 else draws[0]
-        self.pops[:, k.P_REC] = self.tables.pops[:, k.P_REC]
-        slots = int(self.pops[:, k.P_REC].max(initial=-1)) + 1
         if slots and (needed_steps > self.rec_steps or len(self.rec_off) != slots):
-            self._grow_recording(engine, slots, max(needed_steps, engine.evaluate_timesteps,
-                                                    2 * self.rec_steps))
+            self.pops[:, k.P_REC] = self.tables.pops[:, k.P_REC]
+            self._grow_recording(slots, max(needed_steps, evaluate_timesteps,
+                                            2 * self.rec_steps))
 
-    def _grow_recording(self, engine, slots, steps):
+    def _grow_recording(self, slots, steps):
         E = self.E
         sizes = np.zeros(slots, dtype=np.int64)
         for i in range(len(self.pops)):
