@@ -247,7 +247,7 @@ class Run:
         self.progress = None
         self.subscribed = None  # the client whose progress events this run follows
         self.blocks, self.block_of = {}, {}  # scattered rows, see _submit_block
-        self.scattered_model = None          # [network, compiler] futures
+        self.scattered_model = None          # futures of network, compiler, templates
         self.resubmits = {}                  # {shard: times resubmitted}
 
     def _check_callbacks(self, callbacks):
@@ -324,10 +324,13 @@ class Run:
         """Scatter the rows of the consecutive shards ``block`` and submit their
         tasks, in one message to the scheduler; their futures."""
         if self.scattered_model is None:
-            # Unique keys (hash=False): a reused key can be released under a new run
-            self.scattered_model = client.scatter([self.network, self.compiler],
-                                                  broadcast=True, hash=False)
-        network, compiler = self.scattered_model
+            # Unique keys (hash=False): a reused key can be released under a new run.
+            # Only futures go into the tasks: client.map would put a large template
+            # into the graph under its argument's name, one key for every block
+            self.scattered_model = client.scatter(
+                [self.network, self.compiler, self.metric_templates, self.templates],
+                broadcast=True, hash=False)
+        network, compiler, metrics, callbacks = self.scattered_model
         start, stop = self.shards[block[0]][0], self.shards[block[-1]][1]
         inputs, outputs = self._scatter_rows(client, start, stop)
         self.blocks[block[0]] = (inputs, outputs, len(block))
@@ -338,8 +341,8 @@ class Run:
                         block_start=start, report_progress=bool(self.bars))
                   for index in block]
         return client.map(run_shard, shards, network=network, compiler=compiler,
-                          inputs=inputs, outputs=outputs, metrics=self.metric_templates,
-                          callbacks=self.templates, pure=False,
+                          inputs=inputs, outputs=outputs, metrics=metrics,
+                          callbacks=callbacks, pure=False,
                           key=[f"snnflow-shard-{self.run_id}-{i}{suffix}" for i in block])
 
     def _scatter_rows(self, client, start, stop):

@@ -1,6 +1,7 @@
 """The shard task: one contiguous range of examples, run on a worker."""
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass, field
 
@@ -182,7 +183,10 @@ def run_shard(shard: Shard, network, compiler, inputs, outputs, metrics, callbac
     build = time.perf_counter() - began
     size = shard.stop - shard.start
     inputs = {pop: read_on_worker(data, shard) for pop, data in inputs.items()}
-    templates = resolve_callbacks(callbacks)
+    # The templates arrive once per worker, shared by its shards: each shard
+    # runs its own copies, as if it were a run of its own
+    metrics = copy.deepcopy(metrics)
+    templates = resolve_callbacks(copy.deepcopy(callbacks))
     callbacks = templates + ([ShardProgress(progress_topic(shard.run), shard.index)]
                              if shard.report_progress else [])
     recording = TimedRecording(PartRecording(shard.store, shard.part, shard.writer)
