@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse
+from numba import njit
 
 from ... import readouts
 
@@ -256,6 +257,7 @@ class EventProp:
         adjoint_syn = {c: np.zeros((num_examples, c.target.pop.num_neurons))
                        for c in self.conns}
         grads = {c: np.zeros(c.weight.shape if c.dense else c.weight.nnz) for c in self.conns}
+        row_sum = np.empty(max((g.shape[-1] for g in grads.values()), default=0))
         self._weights = {c: c.weight.astype(F64) for c in self.conns}
         # Delayed connections keep the adjoints of the steps their spikes may
         # arrive at: (inSyn adjoint, dL/d arrival time per unit weight), one slot
@@ -294,14 +296,7 @@ class EventProp:
                     arrived = self.spikes[c.conn.source][step - 1]
                     if arrived.any():
                         if c.dense:
-                            # Event-driven: each arriving spike adds its target
-                            # adjoints to its row (few spikes cost far less than
-                            # the dense outer product)
-                            examples, sources = np.nonzero(arrived)
-                            pattern = scipy.sparse.csr_array(
-                                (np.ones(len(sources)), (sources, examples)),
-                                shape=(arrived.shape[1], arrived.shape[0]))
-                            grads[c] += pattern @ adjoint_syn[c]
+                            _add_arrived_rows(grads[c], arrived, adjoint_syn[c], row_sum)
                         else:
                             grads[c] += np.einsum("bs,bs->s", arrived[:, c.rows],
                                                   adjoint_syn[c][:, c.cols])
@@ -465,6 +460,29 @@ class EventProp:
                 reached = np.take_along_axis(trace, first_max[None], axis=0)[0] > 0
                 drive[pop] = _at_step(gradient * reached, first_max)
         return total, drive
+
+
+@njit(cache=True)
+def _add_arrived_rows(grad, arrived, adjoint_syn, row_sum):
+    """grad[i] += the sum over examples e (ascending) of adjoint_syn[e] where the
+    spike of source i arrived in example e: event-driven, as few spikes cost far
+    less than the dense outer product. ``row_sum``: scratch of a row's length."""
+    num_examples, num_pre = arrived.shape
+    num_post = adjoint_syn.shape[1]
+    for i in range(num_pre):
+        started = False
+        for e in range(num_examples):
+            if arrived[e, i]:
+                if started:
+                    for j in range(num_post):
+                        row_sum[j] += adjoint_syn[e, j]
+                else:
+                    for j in range(num_post):
+                        row_sum[j] = adjoint_syn[e, j]
+                    started = True
+        if started:
+            for j in range(num_post):
+                grad[i, j] += row_sum[j]
 
 
 def _constant(value):
