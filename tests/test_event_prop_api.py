@@ -418,3 +418,39 @@ def test_training_sparse_and_convolutional_weights_changes_the_simulation(kind):
         np.testing.assert_array_equal(simulated[simulated != 0], trained[trained != 0])
     else:
         assert set(np.unique(simulated[simulated != 0])) <= set(trained.ravel())
+
+
+@pytest.mark.parametrize("delay", [0, np.arange(8 * 6).reshape(8, 6) % 3])
+def test_connection_populations_change_weights_as_pygenn_does(delay):
+    """mlGeNN's shd_delay_shift_blend.py: pull g, add to columns of its flat view
+    reshaped (n_pre, n_post), push; the engine must simulate the pushed weights,
+    also where it delivers from a copy sorted by delay."""
+    rng = np.random.default_rng(0)
+    net = Network()
+    with net:
+        inp = Population(SpikeInput(max_spikes=100), 8)
+        out = Population(LeakyIntegrate(tau_mem=10.0, readout="avg_var"), 6)
+        conn = Connection(inp, out, Dense(rng.normal(0, 1, (8, 6)).astype(np.float32),
+                                          delay=delay),
+                          Exponential(5.0), max_delay_steps=2)
+    compiled = EventPropCompiler(20, "sparse_categorical_crossentropy", batch_size=2,
+                                 delay_learn_conns=[conn]).compile(net)
+    variables = compiled.connection_populations[conn].vars
+    assert sorted(variables) == ["d", "g"]
+    g = variables["g"]
+    g.pull_from_device()
+    before = g.view.copy()
+    g.view.reshape(8, 6)[:, [1, 4]] += 0.25
+    g.push_to_device()
+    expected = before.reshape(8, 6).copy()
+    expected[:, [1, 4]] += 0.25
+    np.testing.assert_array_equal(compiled.engine.get_conn_var(conn, "weight"), expected)
+    trains = [preprocess_spikes(rng.uniform(0, 15, 20).round(), rng.integers(0, 8, 20), 8)
+              for _ in range(2)]
+    after = compiled.predict({inp: trains}, [out], callbacks=[])[0][out]
+    conn.connectivity.weight = expected
+    fresh = InferenceCompiler(20, batch_size=2).compile(net).predict(
+        {inp: trains}, [out], callbacks=[])[0][out]
+    np.testing.assert_array_equal(after, fresh)
+    variables["d"].pull_from_device()
+    np.testing.assert_array_equal(variables["d"].view, np.broadcast_to(delay, (8, 6)).ravel())

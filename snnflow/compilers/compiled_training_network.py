@@ -106,6 +106,36 @@ def _per_step_targets(y, losses, timesteps):
     return converted, per_step
 
 
+class TrainedVariable:
+    """One trained variable of a connection, shown as pygenn shows it to mlGeNN's
+    scripts: ``pull_from_device`` copies what the engine uses into ``view`` (a
+    flat float32 array: a Dense matrix row by row, sparse synapses in CSR order,
+    a convolution's kernel, as ``weights()`` holds them); ``push_to_device``
+    makes the engine use ``view``'s values from the next batch on."""
+
+    def __init__(self, read, write):
+        self._read, self._write = read, write
+        self.view = np.array(read(), dtype=np.float32).reshape(-1)
+
+    @property
+    def values(self) -> np.ndarray:
+        return self.view
+
+    def pull_from_device(self):
+        self.view[...] = self._read().reshape(-1)
+
+    def push_to_device(self):
+        self._write(self.view)
+
+
+class TrainedConnection:
+    """mlGeNN's ``connection_populations[conn]``, as far as snnflow has it:
+    ``vars`` holds "g" (the weights) and, where delays are learnt, "d"."""
+
+    def __init__(self, variables):
+        self.vars = variables
+
+
 class CompiledTrainingNetwork(CompiledInferenceNetwork):
     """A network compiled by EventPropCompiler: trains its weights in place, and
     evaluates and predicts with them (as the inference network does)."""
@@ -145,6 +175,26 @@ class CompiledTrainingNetwork(CompiledInferenceNetwork):
         if delays:
             optimisers.append((self.delay_optimiser, list(delays.values())))
         return optimisers
+
+    @property
+    def connection_populations(self) -> dict:
+        """{Connection: TrainedConnection}: the trained weights ("g") and learnt
+        delays ("d") through pygenn's ``vars[name].pull_from_device()``, ``.view``
+        and ``.push_to_device()``, for mlGeNN scripts that change them between
+        epochs. GeNN's other variables have no equivalent here."""
+        def variable(arrays, conn):
+            def write(values):
+                target = arrays()[conn]
+                target[...] = values.reshape(target.shape)
+                self.event_prop.sync()
+            return TrainedVariable(lambda: arrays()[conn], write)
+
+        delays = self.event_prop.delays()
+        return {conn: TrainedConnection(
+                    {"g": variable(self.event_prop.weights, conn),
+                     **({"d": variable(self.event_prop.delays, conn)} if conn in delays
+                        else {})})
+                for conn in self.event_prop.weights()}
 
     def _reduce_sum(self, value):
         return value if self.communicator is None else self.communicator.reduce_sum(value)

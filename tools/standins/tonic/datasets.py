@@ -2,7 +2,9 @@
 tonic gives them (structured array, fields t (microseconds), x, p; ordering
 "txp"), made of class-specific chirps of channels plus noise instead of the
 downloaded recordings. SNNFLOW_STANDIN_EXAMPLES sets the number of examples
-(default 256), SNNFLOW_STANDIN_DURATION_MS their length (default 1000 ms, as SHD)."""
+(default 256), SNNFLOW_STANDIN_TRAIN_EXAMPLES / SNNFLOW_STANDIN_TEST_EXAMPLES that
+of the training / test set alone, SNNFLOW_STANDIN_DURATION_MS their length
+(default 1000 ms, as SHD)."""
 import os
 
 import numpy as np
@@ -17,7 +19,9 @@ class SHD:
     dtype = _DTYPE
 
     def __init__(self, save_to=None, train=True, transform=None, target_transform=None):
-        self.size = int(os.environ.get("SNNFLOW_STANDIN_EXAMPLES", "256"))
+        size = os.environ.get("SNNFLOW_STANDIN_EXAMPLES", "256")
+        self.size = int(os.environ.get("SNNFLOW_STANDIN_TRAIN_EXAMPLES" if train else
+                                       "SNNFLOW_STANDIN_TEST_EXAMPLES", size))
         self.duration_us = int(float(os.environ.get("SNNFLOW_STANDIN_DURATION_MS",
                                                     "1000")) * 1000)
         self.seed = 1 if train else 2
