@@ -17,6 +17,10 @@ from .synapses import synapse_kernel
 from .tables import NetworkTables, step_values
 
 F32 = np.float32
+#: Below this many neuron updates in one call, the examples run on the calling
+#: thread: starting threads and waiting for the slowest costs more than they
+#: save, and far more on a busy machine (a training step runs one timestep)
+PARALLEL_MIN_NEURON_STEPS = 100_000
 
 
 class PopulationState:
@@ -83,6 +87,8 @@ class NumpyEngine(Engine):
             self.pops[conn.target].incoming.append(state)
         self._timestep = 0
         self._num_examples = 0
+        self._num_neurons = sum(pop.num_neurons for pop in network.populations)
+        self._threads = 1
         self._tables = NetworkTables(self)
         self._buffers = None
         # Spike recording: {population: slot}; the engine timesteps of the batch's steps
@@ -114,8 +120,7 @@ class NumpyEngine(Engine):
             self._timestep = 0
         self._batch_step = 0
         self._batch_timesteps = []
-        self._kernel = run_steps if _set_threads() > 1 and num_examples > 1 else \
-            run_steps_serial
+        self._threads = _set_threads()
         self._buffers.rec_pos[...] = 0
         self._var_recordings = []
         self._buffers.set_var_recordings([])
@@ -211,7 +216,9 @@ class NumpyEngine(Engine):
         step_t, step_i, step_f, step_d = self._step_values(self._timestep, timesteps)
         buffers.prepare(timesteps, self._batch_step + timesteps, len(self._recorded),
                         self.evaluate_timesteps)
-        self._kernel(self._num_examples, timesteps, self._batch_step, step_t, step_i, step_f,
+        parallel = self._threads > 1 and self._num_examples > 1 and \
+            self._num_examples * timesteps * self._num_neurons >= PARALLEL_MIN_NEURON_STEPS
+        (run_steps if parallel else run_steps_serial)(self._num_examples, timesteps, self._batch_step, step_t, step_i, step_f,
                   step_d, F32(self.dt), buffers.pops, tables.params, buffers.conns,
                   tables.conn_f, tables.incoming, tables.ages, tables.weights,
                   tables.indptr, tables.indices, tables.data, buffers.state, buffers.in_syn,
