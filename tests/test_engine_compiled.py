@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from snnflow import Connection, Network, Population
+from snnflow.backends.numpy import engine as numpy_engine
 from snnflow.callbacks import SpikeRecorder, VarRecorder
 from snnflow.compilers import InferenceCompiler
 from snnflow.connectivity import (AvgPool2D, AvgPoolConv2D, AvgPoolDense2D, Conv2D,
@@ -138,13 +139,20 @@ def _assert_same(a, b):
 @pytest.mark.parametrize("kind", ["lif", "conv", "signed", "spikes"])
 @pytest.mark.parametrize("flags", [{}, {"reset_vars_between_batches": False,
                                         "reset_time_between_batches": False}])
-def test_identical_to_the_reference_step_loop(kind, flags):
+def test_identical_to_the_reference_step_loop(kind, flags, monkeypatch):
+    # These networks are small: make two threads run them in parallel regardless
+    monkeypatch.setattr(numpy_engine, "PARALLEL_MIN_NEURON_STEPS", 0)
+    parallel_calls = []
+    parallel = numpy_engine.run_steps
+    monkeypatch.setattr(numpy_engine, "run_steps",
+                        lambda *args: parallel_calls.append(1) or parallel(*args))
     reference = _run(kind, 3, ReferenceEngine, 1, flags)
     for batch_size in (1, 3, 7):
         for threads in (1, 2):
             if batch_size != 3 and flags:
                 continue
             _assert_same(_run(kind, batch_size, None, threads, flags), reference)
+    assert parallel_calls, "no batch ran its examples in parallel threads"
 
 
 def test_per_step_hooks_see_the_current_state():
