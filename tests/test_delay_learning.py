@@ -195,13 +195,14 @@ def test_sparse_delayed_connection_has_the_gradients_of_its_dense_twin():
         np.testing.assert_allclose(s_grads[s_conn], d_grads[d_conn], rtol=1e-6, atol=1e-12)
 
 
-def test_learning_delays_moves_each_arrival_to_its_target_time():
+@pytest.mark.parametrize("start", [9, 0])
+def test_learning_delays_moves_each_arrival_to_its_target_time(start):
     """Two input spikes drive one readout; the target is the readout's own voltage
     trace with delays (3, 14), simulated by the inference compiler. Starting from
-    delays (9, 9), one arrival 5 steps late, the other 5 early, with the weights
-    all but frozen (a tiny learning rate), only the delays can match the trace:
-    each must reach its target."""
-    target_delays, start = np.array([[3], [14]]), np.array([[9], [9]])
+    delays of 9 (one arrival 6 steps late, the other 5 early) or 0, with the
+    weights all but frozen (a tiny learning rate), only the delays can match the
+    trace: each must reach its target."""
+    target_delays = np.array([[3], [14]])
     weight = np.array([[1.0], [0.6]], dtype=np.float32)
 
     def network(delays):

@@ -58,8 +58,8 @@ class _Connection:
     convolution, its kernel, whose entries every synapse of that entry shares
     (``entry``), written back into the matrix by ``sync``.
 
-    ``delays``: None without delays, else the engine's whole-step delays (an int,
-    or an array laid out as ``param``). ``delay_param`` (learnt delays only): the
+    ``delays``: the engine's whole-step delays (an int, or an array laid out as
+    ``param``). ``delay_param`` (learnt delays only): the
     continuous float32 delays, in steps, that the delay optimiser updates; the
     engine delivers with each rounded to the nearest step, clipped to [0,
     ``max_delay``], as mlGeNN's."""
@@ -77,7 +77,7 @@ class _Connection:
         self.delay_param = None
         if max_delay is not None:
             self.delay_param = np.array(np.broadcast_to(
-                np.asarray(state.synapses.delays, dtype=np.float32), self.param.shape))
+                np.asarray(self.delays, dtype=np.float32), self.param.shape))
         self.beta = F64(synapse.decay)
         self.inv_tau_syn = -np.log(self.beta) / dt
         #: inSyn -> this step's current
@@ -92,8 +92,7 @@ class _Connection:
         prop = state.propagator
         self.weight = prop.matrix  # the engine's own array, trained in place
         self.dense = isinstance(self.weight, np.ndarray)
-        delays = state.synapses.delays
-        self.delays = None if np.ndim(delays) == 0 and delays == 0 else delays
+        self.delays = state.synapses.delays
         #: The engine delivers from a copy sorted by delay, not from ``weight``:
         #: ``sync`` rebuilds it
         self.copied = getattr(prop, "stacked", prop.matrix) is not prop.matrix
@@ -114,6 +113,12 @@ class _Connection:
             self.param = self.weight.data
         else:
             self.weight.data[...] = self.param.reshape(-1)[self.entry]
+
+    @property
+    def delayed(self) -> bool:
+        """Whether the adjoint pass meets spikes at their delayed arrival (a
+        connection learning delays does, from delays of 0 too)."""
+        return bool(self.delay_param is not None or np.ndim(self.delays) or self.delays != 0)
 
     def engine_delays(self):
         """The whole-step delays the engine should deliver with: the learnt ones
@@ -264,7 +269,7 @@ class EventProp:
         # per step, the slots of steps past the example's end left at 0
         history = {c: np.zeros((2, int(np.max(c.delays)) + 2, num_examples,
                                 c.target.pop.num_neurons))
-                   for c in self.conns if c.delays is not None}
+                   for c in self.conns if c.delayed}
         delay_grads = {c: np.zeros(c.param.shape) for c in self.conns
                        if c.delay_param is not None}
         spike_counts = self._mean_spike_counts()
