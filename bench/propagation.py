@@ -1,6 +1,8 @@
-"""Propagation micro-benchmark: snnflow's Propagator.deliver for a dense 784 x 128
-matrix at batch 128, event-driven vs dense-matmul mode, across spike fractions;
-checks the DENSE_SPIKE_FRACTION break-even in snnflow/backends/numpy/propagation.py.
+"""Propagation micro-benchmark: the NumPy step loop's spike delivery (Delivery.deliver
+in bench/reference_models.py, the reference engine's; snnflow's Propagator.deliver
+before the compiled engine) for a dense 784 x 128 matrix at batch 128, event-driven
+vs dense-matmul mode, across spike fractions; checks the DENSE_SPIKE_FRACTION
+break-even where the module has one.
 
 The mode is forced by setting the module constant at run time (0 -> always the dense
 product, 1 -> always event-driven); the file itself is not changed. Where the
@@ -29,7 +31,7 @@ MAIN_BATCH = 128
 
 
 def deliver_function(propagation, propagator, mode):
-    """Propagator.deliver forced into ``mode`` ("event" or "dense").
+    """``propagator.deliver`` forced into ``mode`` ("event" or "dense").
 
     With DENSE_SPIKE_FRACTION in the module, the mode is forced through it. Without
     it (the engine became event-driven only), "event" is deliver itself and "dense"
@@ -50,7 +52,7 @@ def deliver_function(propagation, propagator, mode):
     def dense(spikes, spiking, in_syn):
         if len(spiking) == 0:
             return
-        in_syn += spikes.astype(np.float32) @ propagator.matrix
+        in_syn += spikes.astype(np.float32) @ propagator.propagator.matrix
     return dense
 
 
@@ -86,10 +88,11 @@ def break_even(rows):
 
 def sweep(batch_size, fractions, calls, repeats, seed=0):
     import numpy as np
-    from snnflow.backends.numpy import propagation
+    import reference_models as propagation
+    from snnflow.backends.numpy.propagation import Propagator
     rng = np.random.default_rng(seed)
     matrix = rng.normal(0.0, 0.1, (NUM_PRE, NUM_POST)).astype(np.float32)
-    propagator = propagation.Propagator(matrix)
+    propagator = propagation.Delivery(Propagator(matrix))
     event_deliver = deliver_function(propagation, propagator, "event")
     dense_deliver = deliver_function(propagation, propagator, "dense")
     rows = []
@@ -116,12 +119,13 @@ def small_batch_sweep(batch_sizes, fractions, calls, repeats, seed=1):
     """deliver's NumPy row-gathering path (used up to SMALL_BATCH examples) vs its
     scipy.sparse path, forced through the module constant, per batch size."""
     import numpy as np
-    from snnflow.backends.numpy import propagation
+    import reference_models as propagation
+    from snnflow.backends.numpy.propagation import Propagator
     if not hasattr(propagation, "SMALL_BATCH"):
         return None
     rng = np.random.default_rng(seed)
     matrix = rng.normal(0.0, 0.1, (NUM_PRE, NUM_POST)).astype(np.float32)
-    propagator = propagation.Propagator(matrix)
+    propagator = propagation.Delivery(Propagator(matrix))
     configured = propagation.SMALL_BATCH
 
     def forced(small):

@@ -1,16 +1,16 @@
 """The NumPy engine as it was before the compiled kernels (kept as the reference
 the compiled engine is checked and timed against): the whole network as batched
-float32 NumPy arrays, stepped by a Python loop."""
+float32 NumPy arrays, stepped by a Python loop. The library's kernel classes give
+the models' values and weights; reference_models.py adds what each does per step."""
 from __future__ import annotations
 
 import numpy as np
 
+from reference_models import delivery, neuron_kernel, readout_kernel, synaptic_current
 from snnflow.backends.engine import Engine
-from snnflow.backends.numpy.neurons import neuron_kernel
-from snnflow.connectivity.connectivity import Synapses, connection_synapses
 from snnflow.backends.numpy.propagation import propagator
-from snnflow.backends.numpy.readouts import readout_kernel
 from snnflow.backends.numpy.synapses import synapse_kernel
+from snnflow.connectivity.connectivity import Synapses, connection_synapses
 
 F32 = np.float32
 
@@ -31,15 +31,16 @@ class PopulationState:
 
 
 class ConnectionState:
-    """A connection's propagator (with the spikes its delays hold back), synapse
-    kernel and (examples, n_post) inSyn."""
+    """A connection's weights (its propagator), their delivery (with the spikes
+    its delays hold back), synapse kernel and (examples, n_post) inSyn."""
 
-    def __init__(self, conn, synapses, propagator, synapse, negative_propagator=None):
+    def __init__(self, conn, synapses, propagator, synapse, negative_delivery=None):
         self.conn = conn
         self.synapses = synapses
         self.propagator = propagator
+        self.delivery = delivery(propagator)
         #: delivers a signed source's negative spikes through the negated weights
-        self.negative_propagator = negative_propagator
+        self.negative_delivery = negative_delivery
         self.synapse = synapse
         self.in_syn = None
 
@@ -67,7 +68,7 @@ class ReferenceEngine(Engine):
             synapses = connection_synapses(conn, rng)
             negative = None
             if getattr(conn.source.neuron, "signed_spikes", False):
-                negative = propagator(Synapses(-synapses.matrix, synapses.delays))
+                negative = delivery(propagator(Synapses(-synapses.matrix, synapses.delays)))
             state = ConnectionState(conn, synapses, propagator(synapses),
                                     synapse_kernel(conn.synapse, self.dt), negative)
             self.conns.append(state)
@@ -135,9 +136,9 @@ class ReferenceEngine(Engine):
 
     @staticmethod
     def _forget_in_flight(conn):
-        conn.propagator.forget()
-        if conn.negative_propagator is not None:
-            conn.negative_propagator.forget()
+        conn.delivery.forget()
+        if conn.negative_delivery is not None:
+            conn.negative_delivery.forget()
 
     def connectivity(self, conn):
         matrix = next(c.propagator.matrix for c in self.conns if c.conn == conn)
@@ -150,16 +151,16 @@ class ReferenceEngine(Engine):
         t = F32(self._timestep) * F32(self.dt)
         for conn in self.conns:
             source = self.pops[conn.conn.source]
-            conn.propagator.deliver(source.spikes, source.spiking, conn.in_syn)
-            if conn.negative_propagator is not None:
+            conn.delivery.deliver(source.spikes, source.spiking, conn.in_syn)
+            if conn.negative_delivery is not None:
                 negative = source.negative
                 if negative is None:
                     negative = (np.zeros_like(source.spikes), np.zeros(0, dtype=np.int64))
-                conn.negative_propagator.deliver(*negative, conn.in_syn)
+                conn.negative_delivery.deliver(*negative, conn.in_syn)
         for state in self.pops.values():
             isyn = None
             for conn in state.incoming:
-                current = conn.synapse.current(conn.in_syn)
+                current = synaptic_current(conn.synapse, conn.in_syn)
                 isyn = current if isyn is None else isyn + current
             if isyn is None:
                 isyn = F32(0.0)

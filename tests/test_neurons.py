@@ -836,23 +836,30 @@ def test_inputs_keep_mlgenn_argument_order():
 
 # ---------------------------------------------------------------- signed spikes
 
-def test_signed_spikes_kernels_emit_negative_spikes():
-    """The kernels' negative spikes: where the value is negative (BinarySpikeInput)
-    or where a negative rate fires (PoissonInput); positive spikes as without."""
-    from snnflow.backends.numpy.neurons import BinarySpikeInputKernel, PoissonInputKernel
-    values = np.array([[1.0, 0.0, -2.0, 0.5], [-1e-30, -1.0, 0.0, 3.0]], F32)
-    kernel = BinarySpikeInputKernel(BinarySpikeInput(signed_spikes=True), (4,), None, 1.0)
-    kernel.load_input(values, np.arange(2))
-    spikes, spiking = kernel.update({}, F32(0), F32(0))
-    np.testing.assert_array_equal(spikes, values > 0)
-    np.testing.assert_array_equal(kernel.negative[0], values < 0)
-    np.testing.assert_array_equal(kernel.negative[1], np.flatnonzero(values < 0))
-    rates = np.repeat(np.array([[1e6, -1e6, 0.0]], F32), 2, axis=0)
-    kernel = PoissonInputKernel(PoissonInput(signed_spikes=True), (3,), None, 1.0, (0, 0))
-    kernel.load_input(rates, np.arange(2))
-    spikes, _ = kernel.update({}, F32(0), F32(0))
-    np.testing.assert_array_equal(spikes, rates > 0)
-    np.testing.assert_array_equal(kernel.negative[0], rates < 0)
+@pytest.mark.parametrize("source", ["binary", "poisson"])
+def test_signed_spikes_are_negative_where_the_value_is(source):
+    """Positive spikes where the value is positive, negative ones (delivered as
+    -weight) where it is negative: where BinarySpikeInput's value is, where
+    PoissonInput's rate (so large that it fires every step) is. Each source neuron
+    drives one integrator with weight 1, which after step 1 holds the sign of the
+    spike it received in step 0."""
+    if source == "binary":
+        values = np.array([[1.0, 0.0, -2.0, 0.5], [-1e-30, -1.0, 0.0, 3.0]], F32)
+        model = BinarySpikeInput(signed_spikes=True)
+    else:
+        values = np.array([[1e6, -1e6, 0.0, -1e6], [0.0, 1e6, -1e6, 1e6]], F32)
+        model = PoissonInput(signed_spikes=True)
+    net = Network()
+    with net:
+        inp = Population(model, 4)
+        out = Population(IntegrateFire(v_thresh=1e9, readout="var"), 4)
+        Connection(inp, out, Dense(np.eye(4)))
+    compiled = InferenceCompiler(evaluate_timesteps=2, batch_size=2).compile(net)
+    compiled.set_input({inp: values})
+    compiled.step_time()
+    np.testing.assert_array_equal(compiled.engine.spikes(inp), values > 0)
+    compiled.step_time()
+    np.testing.assert_array_equal(compiled.get_readout(out), np.sign(values))
 
 
 @pytest.mark.parametrize("delay", [0, 2])

@@ -1,4 +1,7 @@
-"""NumPy kernels of the neuron models: float32, batched (examples, neurons)."""
+"""The neuron models' kernels: one population's values as the CPU engine runs them
+(float32, initializers drawn, derived constants rounded as GeNN rounds them), its
+initial state and its batch's input. The compiled kernels (kernels.py) run the
+steps from these values; EventProp and the GeNN engine read the same ones."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,15 +13,10 @@ F32 = np.float32
 
 
 class NeuronKernel:
-    """Per-population arithmetic of one neuron model.
+    """One population's values of one neuron model.
 
-    ``initial_state`` gives each state variable's value per neuron; ``update`` runs
-    one timestep in place on the (examples, neurons) state and returns who spiked."""
-
-    spiking = True
-    #: the negative spikes of the last step (signed spike sources only): (bool
-    #: (examples, neurons), flat indices), or None when there are none
-    negative = None
+    ``initial_state`` gives each state variable's value per neuron, ``params`` the
+    model's values as resolved for the population, ``input`` the batch's input."""
 
     def __init__(self, model, shape, rng, dt):
         self.model = model
@@ -89,15 +87,6 @@ class NeuronKernel:
         return np.broadcast_to(np.asarray(self.params[name], dtype=F32),
                                (num_examples, self.n))
 
-    def update(self, state, isyn, t):
-        """Run one step's update in place, up to the threshold test; return (spikes
-        bool (examples, neurons), flat indices of the spiking elements), or None
-        for a non-spiking model. Readouts see the state at this point."""
-        raise NotImplementedError
-
-    def reset(self, state, spikes, spiking):
-        """Reset the neurons that spiked (after the readouts have seen them)."""
-
 
 class IntegrateFireKernel(NeuronKernel):
     """IntegrateFire, LeakyIntegrateFire and their Input variants."""
@@ -121,56 +110,6 @@ class IntegrateFireKernel(NeuronKernel):
         self.integrate_during_refrac = model.integrate_during_refrac
         self.relative_reset = model.relative_reset
 
-    def _integrate(self, v, isyn):
-        """V <- alpha V + Isyn (input scaled by 1 - alpha with scale_i), in place."""
-        if self.alpha is not None:
-            v *= self.alpha
-        if self.input_scale is not None:
-            isyn = isyn * self.input_scale
-        v += isyn
-
-    def update(self, state, isyn, t):
-        v = state["v"]
-        self._show_frame(t)
-        if self.input is not None:
-            isyn = self.input
-        if self.tau_refrac is None:
-            self._integrate(v, isyn)
-            spikes = v >= self.v_thresh
-        else:
-            refrac = state["refrac_time"]
-            refractory = refrac > 0
-            if self.integrate_during_refrac:
-                self._integrate(v, isyn)
-            else:
-                held = v.copy()
-                self._integrate(v, isyn)
-                v[...] = np.where(refractory, held, v)
-            # x - 0 == x exactly, so this only changes refractory neurons
-            refrac -= refractory * self.dt
-            spikes = (v >= self.v_thresh) & (refrac <= 0)
-        return spikes, np.flatnonzero(spikes)
-
-    def reset(self, state, spikes, spiking):
-        v = state["v"]
-        if self.tau_refrac is not None:
-            refrac = state["refrac_time"]
-            refrac[...] = np.where(spikes, self.tau_refrac, refrac)
-        if len(spiking):
-            # Reset through the flat indices: spikes are sparse, so this touches
-            # few elements (masked ufuncs are an order of magnitude slower)
-            flat_v = v.reshape(-1)
-            neuron = spiking % self.n
-            if self.relative_reset:
-                flat_v[spiking] -= _at(self.reset_step, neuron)
-            else:
-                flat_v[spiking] = _at(self.v_reset, neuron)
-
-
-def _at(value, neuron):
-    """A per-neuron value (scalar or (n,) array) at the given neurons."""
-    return value if np.ndim(value) == 0 else value[neuron]
-
 
 class LeakyIntegrateKernel(NeuronKernel):
     def __init__(self, model, shape, rng, dt):
@@ -179,15 +118,6 @@ class LeakyIntegrateKernel(NeuronKernel):
         self.input_scale = (F32(1.0) - self.alpha) if model.scale_i else None
         self.bias = self.value(model, "bias", rng)
         self._initial["v"] = self.value(model, "v", rng)
-
-    def update(self, state, isyn, t):
-        v = state["v"]
-        v *= self.alpha
-        if self.input_scale is not None:
-            isyn = isyn * self.input_scale
-        v += isyn
-        v += self.bias
-        return None
 
 
 class SpikeInputKernel(NeuronKernel):
@@ -204,28 +134,14 @@ class SpikeInputKernel(NeuronKernel):
         self.times = np.concatenate([np.asarray(train.spike_times, dtype=F32)
                                      for train in trains] + [np.array([np.inf], F32)])
 
-    def update(self, state, isyn, t):
-        pending = self.next < self.end
-        spikes = pending & (self.times[self.next] <= t)
-        self.next += spikes
-        return spikes, np.flatnonzero(spikes)
-
 
 class SignedInputKernel(NeuronKernel):
     """Value-driven spike sources; with ``signed_spikes`` the neurons with negative
-    values emit negative spikes, kept in ``negative`` as (bool (examples, neurons),
-    flat indices) each step, whose delivery subtracts the weights."""
+    values emit negative spikes, whose delivery subtracts the weights."""
 
     def __init__(self, model, shape, rng, dt):
         super().__init__(model, shape, rng, dt)
         self.signed = model.signed_spikes
-
-    def _signed(self, fired):
-        """Positive spikes of the neurons that ``fired``; their negative spikes kept."""
-        if self.signed:
-            negative = fired & self.below
-            self.negative = (negative, np.flatnonzero(negative))
-        return fired & self.above
 
 
 class PoissonInputKernel(SignedInputKernel):
@@ -242,37 +158,14 @@ class PoissonInputKernel(SignedInputKernel):
         self.streams = [np.random.default_rng(list(self.seed_key) + [int(i)])
                         for i in example_indices]
 
-    def _take_input(self, rates):
-        self.input = rates
-        self.silent = np.exp(-np.abs(rates) * self.dt).astype(F32)
-        # As mlGeNN: a draw for every neuron, but only positive rates spike
-        self.above = rates > 0
-        self.below = rates < 0
-
-    def update(self, state, isyn, t):
-        self._show_frame(t)
-        draws = np.stack([s.random(self.n, dtype=F32) for s in self.streams])
-        spikes = self._signed(draws >= self.silent)
-        return spikes, np.flatnonzero(spikes)
-
 
 class BinarySpikeInputKernel(SignedInputKernel):
-    def _take_input(self, values):
-        self.input = values
-        self.above = values > 0
-        self.below = values < 0
-        self.spikes = self._signed(values != 0)
-        self.spiking = np.flatnonzero(self.spikes)
-
-    def update(self, state, isyn, t):
-        self._show_frame(t)
-        return self.spikes, self.spiking
+    """Spikes every step where the value is not 0."""
 
 
 class AdaptiveLeakyIntegrateFireKernel(IntegrateFireKernel):
-    """LeakyIntegrateFire's update and reset plus the adaptation A: decays by rho
-    every step, raises the threshold to v_thresh + beta A, and grows by 1 at each
-    spike."""
+    """LeakyIntegrateFire plus the adaptation A: decays by rho every step, raises
+    the threshold to v_thresh + beta A, and grows by 1 at each spike."""
 
     def __init__(self, model, shape, rng, dt):
         super().__init__(model, shape, rng, dt)
@@ -283,31 +176,6 @@ class AdaptiveLeakyIntegrateFireKernel(IntegrateFireKernel):
             raise ValueError(f"{type(model).__name__}.tau_adapt must be > 0 ms everywhere")
         rho = np.exp(-self.dt_double / tau_adapt)
         self.rho = F32(rho) if np.ndim(rho) == 0 else rho.astype(F32)
-
-    def update(self, state, isyn, t):
-        v, a = state["v"], state["a"]
-        if self.tau_refrac is None:
-            self._integrate(v, isyn)
-            a *= self.rho
-            spikes = v >= self.v_thresh + self.beta * a
-        else:
-            refrac = state["refrac_time"]
-            refractory = refrac > 0
-            if self.integrate_during_refrac:
-                self._integrate(v, isyn)
-            else:
-                held = v.copy()
-                self._integrate(v, isyn)
-                v[...] = np.where(refractory, held, v)
-            a *= self.rho
-            refrac -= refractory * self.dt
-            spikes = (v >= self.v_thresh + self.beta * a) & (refrac <= 0)
-        return spikes, np.flatnonzero(spikes)
-
-    def reset(self, state, spikes, spiking):
-        super().reset(state, spikes, spiking)
-        if len(spiking):
-            state["a"].reshape(-1)[spiking] += F32(1.0)
 
 
 def _pipeline_step(t, dt):
@@ -335,28 +203,6 @@ class FewSpikeReluInputKernel(NeuronKernel):
         self.scale = F32(model.scale)
         self._initial["v"] = F32(0.0)
 
-    def update(self, state, isyn, t):
-        step = _pipeline_step(t, self.dt)
-        v = state["v"]
-        if step == 0:
-            v[...] = self.input
-        if not self.signed:
-            self.step_value = self.scale * F32(1 << (self.k - 1 - step))
-            spikes = v >= self.step_value
-        elif step % 2 == 0:
-            self.step_value = self.scale * F32(1 << (self.k // 2 - 1 - step // 2))
-            spikes = v >= self.step_value
-        else:
-            threshold = self.scale * F32(1 << (self.k // 2 - 1 - step // 2))
-            spikes = v < -threshold
-            self.step_value = -threshold
-        return spikes, np.flatnonzero(spikes)
-
-    def reset(self, state, spikes, spiking):
-        if len(spiking):
-            # V - (-h) is V + h exactly
-            state["v"].reshape(-1)[spiking] -= self.step_value
-
 
 class FewSpikeReluKernel(NeuronKernel):
     """Fx gathers the spikes delivered during a presentation, each times the value
@@ -375,27 +221,6 @@ class FewSpikeReluKernel(NeuronKernel):
         self.source_scale = F32(source_alpha * 2.0 ** exponent)
         self._initial["v"] = F32(0.0)
         self._initial["fx"] = F32(0.0)
-
-    def update(self, state, isyn, t):
-        step = _pipeline_step(t, self.dt)
-        k = self.k
-        self.step_value = self.scale * F32(1 << (k - 1 - step))
-        if self.source_signed:
-            sign = F32(-1.0) if step % 2 == 0 else F32(1.0)
-            weight = sign * self.source_scale * F32(1 << (((k - step) % k) // 2))
-        else:
-            weight = self.source_scale * F32(1 << ((k - step) % k))
-        v, fx = state["v"], state["fx"]
-        fx += isyn * weight
-        if step == 0:
-            v[...] = fx
-            fx[...] = 0.0
-        spikes = v >= self.step_value
-        return spikes, np.flatnonzero(spikes)
-
-    def reset(self, state, spikes, spiking):
-        if len(spiking):
-            state["v"].reshape(-1)[spiking] -= self.step_value
 
 
 KERNELS = {

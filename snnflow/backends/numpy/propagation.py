@@ -1,54 +1,39 @@
-"""Spike delivery: (examples, n_pre) spikes times an (n_pre, n_post) weight matrix."""
+"""A connection's weights as the CPU engine delivers spikes through them: the
+matrix, and with delays the same synapses regrouped by delay."""
 from __future__ import annotations
-
-from collections import deque
 
 import numpy as np
 import scipy.sparse
 
 F32 = np.float32
 
-#: Up to this many examples, gathering rows with NumPy beats building a sparse
-#: pattern (scipy's set-up costs ~100 us a call); both add rows in the same order.
-SMALL_BATCH = 2
-
 
 class Propagator:
-    """Delivers a population's spikes through one weight matrix, event-driven:
-    for each example, the weight rows of its spiking neurons are added in
-    ascending neuron order, as GeNN's CPU backend does.
+    """A connection's weights without delays: ``matrix``, dense (an (n_pre, n_post)
+    ndarray, ``dense`` True) or CSR. The engine delivers each example's spikes event
+    by event, adding the weight rows of its spiking neurons in ascending neuron
+    order, as GeNN's CPU backend does.
 
-    Always event-driven, never a dense matrix product, on purpose: a BLAS product
-    sums in an order that depends on the batch's shape, so an example's float32
-    input would then depend on which examples share its batch."""
+    Never a dense matrix product, on purpose: a BLAS product sums in an order that
+    depends on the batch's shape, so an example's float32 input would then depend
+    on which examples share its batch."""
 
     def __init__(self, matrix):
         self.dense = isinstance(matrix, np.ndarray)
         self.matrix = matrix if self.dense else scipy.sparse.csr_array(matrix, dtype=F32)
 
-    def deliver(self, spikes: np.ndarray, spiking: np.ndarray, in_syn: np.ndarray):
-        """in_syn += spikes @ matrix; ``spiking`` are the flat indices of the spikes."""
-        if len(spiking) == 0:
-            return
-        num_examples, num_pre = spikes.shape
-        rows, cols = np.divmod(spiking, num_pre)
-        _add_rows(self.matrix, self.dense, rows, cols, num_examples, in_syn)
-
-    def forget(self):
-        """Drop spikes in flight inside the connection (none without delays)."""
-
 
 class DelayedPropagator(Propagator):
-    """Delivery with synaptic delays: a spike emitted in step t reaches in_syn
-    through a synapse of delay d in step t + 1 + d.
+    """A connection's weights with synaptic delays: a spike emitted in step t
+    reaches inSyn through a synapse of delay d in step t + 1 + d.
 
-    The connection keeps the spikes of the last ``max_delay + 1`` steps and, each
-    step, pulls from them what arrives now: in one product, the spikes of age a
-    (a steps before the last step) times the weights whose delay is a. The stacked
-    matrix holds one block of rows per delay present, largest delay (oldest
-    spikes) first, so each target's arrivals are added one by one from 0 in the
-    order GeNN's dendritic delay buffer receives them: by emission step, then by
-    ascending source neuron. The sum is independent of the batch, as without delays."""
+    ``ages`` are the delays present, largest first; ``stacked`` holds one block of
+    rows per delay, in that order (the matrix itself for a single delay), so that
+    each step the spikes of age a (a steps before the last step) are delivered
+    through the block of delay a, and each target's arrivals are added one by one
+    from 0 in the order GeNN's dendritic delay buffer receives them: by emission
+    step, then by ascending source neuron. The sum is independent of the batch, as
+    without delays."""
 
     def __init__(self, matrix, delays):
         super().__init__(matrix)
@@ -59,29 +44,6 @@ class DelayedPropagator(Propagator):
             self.ages = np.unique(delays)[::-1]
             self.stacked, self.stacked_dense = _stack_by_delay(self.matrix, delays,
                                                                self.ages), False
-        self._history = deque(maxlen=int(self.ages.max()) + 1)
-
-    def deliver(self, spikes, spiking, in_syn):
-        self._history.appendleft(spiking)
-        num_examples, num_pre = spikes.shape
-        rows, cols = [], []
-        for block, age in enumerate(self.ages):
-            if age < len(self._history) and len(self._history[age]):
-                block_rows, block_cols = np.divmod(self._history[age], num_pre)
-                rows.append(block_rows)
-                cols.append(block_cols + block * num_pre)
-        if not rows:
-            return
-        rows, cols = np.concatenate(rows), np.concatenate(cols)
-        if len(self.ages) > 1:
-            # Blocks are in order and each block's spikes ascend: a stable sort by
-            # example keeps both orders within every example
-            order = np.argsort(rows, kind="stable")
-            rows, cols = rows[order], cols[order]
-        _add_rows(self.stacked, self.stacked_dense, rows, cols, num_examples, in_syn)
-
-    def forget(self):
-        self._history.clear()
 
 
 def propagator(synapses):
@@ -111,20 +73,3 @@ def _stack_by_delay(matrix, delays, ages):
                                                         minlength=len(ages) * num_pre))])
     return scipy.sparse.csr_array((data[order].astype(F32), cols[order], indptr),
                                   shape=(len(ages) * num_pre, num_post))
-
-
-def _add_rows(matrix, dense, rows, cols, num_examples, in_syn):
-    """in_syn[e] += the sum of matrix rows ``cols[rows == e]``, added one by one in
-    the given order (ascending within each example)."""
-    if dense and num_examples <= SMALL_BATCH:
-        # cumsum adds the rows one after another, in order (a reduction may
-        # sum pairwise, e.g. for a single target neuron)
-        for row in np.unique(rows):
-            in_syn[row] += np.cumsum(matrix[cols[rows == row]], axis=0)[-1]
-        return
-    row_ends = np.cumsum(np.bincount(rows, minlength=num_examples))
-    pattern = scipy.sparse.csr_array(
-        (np.ones(len(cols), dtype=F32), cols, np.concatenate([[0], row_ends])),
-        shape=(num_examples, matrix.shape[0]))
-    product = pattern @ matrix
-    in_syn += product if dense else product.toarray()

@@ -1,4 +1,5 @@
-"""NumPy kernels of the synapse models: inSyn -> current, per connection."""
+"""The synapse models' kernels: the constants with which the CPU engine turns a
+connection's inSyn into current each step."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,23 +10,16 @@ F32 = np.float32
 
 
 class DeltaKernel:
-    def current(self, in_syn):
-        """Inject everything delivered this step, then clear it."""
-        current = in_syn.copy()
-        in_syn.fill(0)
-        return current
+    """Injects everything delivered in a step, in that step; nothing to derive."""
 
 
 class ExponentialKernel:
+    """Injects inSyn (times ``scale`` with scale_i) and then decays it by ``decay``."""
+
     def __init__(self, model, dt):
         self.decay = F32(np.exp(-dt / model.tau))
         self.scale = F32(model.tau / dt * (1.0 - np.exp(-dt / model.tau))) if model.scale_i \
             else None
-
-    def current(self, in_syn):
-        current = in_syn * self.scale if self.scale is not None else in_syn.copy()
-        in_syn *= self.decay
-        return current
 
 
 def synapse_kernel(model, dt):
