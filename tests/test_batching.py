@@ -1,8 +1,7 @@
 """Batch invariance: every example is simulated as if alone (same initial state,
-nothing in flight), so batch size and batch composition never change a result.
-Dense delivery takes a NumPy path for batches of up to SMALL_BATCH (2) examples and
-a SciPy one above; both add the weight rows in ascending neuron order, so batch
-sizes on both sides (and partial last batches crossing it) must agree bit for bit."""
+nothing in flight), so batch size and batch composition never change a result:
+delivery adds each example's weight rows in ascending neuron order, so batch sizes
+(and partial last batches) must agree bit for bit."""
 import numpy as np
 import pytest
 
