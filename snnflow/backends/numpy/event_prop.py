@@ -370,17 +370,17 @@ class EventProp:
                 continue
             # adjoint_v and adjoint_syn still hold the next step's values, when
             # this step's spikes arrive
-            if pairwise:
+            if c.dense:
+                _add_spike_drive(drive, examples, neurons, self._weights[c], adjoint_syn[c],
+                                 adjoint_v[c.target.pop], c.inv_tau_syn, c.kappa)
+            elif pairwise:
                 rate = (adjoint_syn[c][examples] * c.inv_tau_syn
                         - c.kappa * adjoint_v[c.target.pop][examples])
-                drive += (np.einsum("ki,ki->k", rate, self._weights[c][neurons]) if c.dense
-                          else np.asarray(self._weights[c][neurons].multiply(rate)
-                                          .sum(axis=1)).ravel())
+                drive += np.asarray(self._weights[c][neurons].multiply(rate)
+                                    .sum(axis=1)).ravel()
             else:
                 rate = adjoint_syn[c] * c.inv_tau_syn - c.kappa * adjoint_v[c.target.pop]
-                full = (rate @ self._weights[c].T if c.dense
-                        else (self._weights[c] @ rate.T).T)
-                drive += full[examples, neurons]
+                drive += (self._weights[c] @ rate.T).T[examples, neurons]
         if p.pop in self._spike_drive:
             # The loss of a first-spike readout: dL/dt of the neuron's first spike
             first_step, dloss_dt = self._spike_drive[p.pop]
@@ -467,27 +467,49 @@ class EventProp:
         return total, drive
 
 
+# Reassociating the dot product's sum lets it vectorise (its float64 order is a
+# BLAS's choice in the products it replaces); NaNs and infinities keep their meaning
+@njit(cache=True, fastmath={"reassoc", "contract", "nsz"})
+def _add_spike_drive(drive, examples, neurons, weight, adjoint_syn, adjoint_v, inv_tau_syn,
+                     kappa):
+    """drive[k] += sum over targets j of weight[i, j] (adjoint_syn[e, j] / tau_syn -
+    kappa adjoint_v[e, j]) for the k-th spiking pair (e, i) = (examples[k],
+    neurons[k]) of a dense connection: a dot product per spike, not a matrix
+    product per step."""
+    rate = adjoint_syn * inv_tau_syn - kappa * adjoint_v
+    num_post = np.uint64(weight.shape[1])
+    for k in range(len(examples)):
+        row = weight[np.uint64(neurons[k])]
+        rates = rate[np.uint64(examples[k])]
+        total = 0.0
+        for j in range(num_post):
+            total += row[j] * rates[j]
+        drive[k] += total
+
+
 @njit(cache=True)
 def _add_arrived_rows(grad, arrived, adjoint_syn, row_sum):
     """grad[i] += the sum over examples e (ascending) of adjoint_syn[e] where the
     spike of source i arrived in example e: event-driven, as few spikes cost far
     less than the dense outer product. ``row_sum``: scratch of a row's length."""
     num_examples, num_pre = arrived.shape
-    num_post = adjoint_syn.shape[1]
+    num_post = np.uint64(adjoint_syn.shape[1])
     for i in range(num_pre):
         started = False
         for e in range(num_examples):
             if arrived[e, i]:
+                adjoint = adjoint_syn[np.uint64(e)]
                 if started:
                     for j in range(num_post):
-                        row_sum[j] += adjoint_syn[e, j]
+                        row_sum[j] += adjoint[j]
                 else:
                     for j in range(num_post):
-                        row_sum[j] = adjoint_syn[e, j]
+                        row_sum[j] = adjoint[j]
                     started = True
         if started:
+            row = grad[np.uint64(i)]
             for j in range(num_post):
-                grad[i, j] += row_sum[j]
+                row[j] += row_sum[j]
 
 
 def _constant(value):
