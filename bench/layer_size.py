@@ -35,9 +35,9 @@ V_THRESH = 1.0
 MEAN_DRIVE, DRIVE_STD = 0.04, 0.12
 # snnTorch's cost per step does not depend on activity (dense products); past this
 # size it runs fewer steps and its time is scaled to TIMESTEPS (recorded as such)
-TORCH_FULL_STEPS_UP_TO = 4000
-TORCH_LARGE_STEPS = 100
-TORCH_LARGE_CHUNKS = 5     # ...timed as 5 runs of 20 steps, their sum scaled
+TORCH_FULL_STEPS_UP_TO = 2000
+TORCH_LARGE_STEPS = 60
+TORCH_LARGE_CHUNKS = 3     # ...timed as 3 runs of 20 steps, their sum scaled
 REFERENCE_FULL_STEPS_UP_TO = 4000
 REFERENCE_LARGE_STEPS = 100
 
@@ -204,7 +204,7 @@ def run(quick: bool = False, threads: int | None = None) -> dict:
                "sizes": []}
     warm_up()
     for n in sizes:
-        rounds = 2 if quick else 3 if n >= 8000 else 5
+        rounds = 2 if quick else 3 if n >= 2000 else 5
         torch_steps = timesteps if n <= TORCH_FULL_STEPS_UP_TO else TORCH_LARGE_STEPS
         reference_steps = (timesteps if n <= REFERENCE_FULL_STEPS_UP_TO
                            else REFERENCE_LARGE_STEPS)
