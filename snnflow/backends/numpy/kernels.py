@@ -319,6 +319,28 @@ def _update_source(e, p, s, pops, spikes, words, lists, counts, inputs, silent, 
 
 
 @njit(cache=True, inline="always", _nrt=False)
+def _update_spike_times(e, p, s, pops, spikes, words, lists, counts, sp_next, sp_end,
+                        sp_times, step_t):
+    """Population p's step for example e where it is a SpikeInput without synapses
+    or readout: each neuron emits its next pending spike if that is due (the test
+    of ``_update``), with unsigned offsets; then the list."""
+    n = pops[p, P_N]
+    un = np.uint64(n)
+    t = step_t[s]
+    sp0 = np.uint64(pops[p, P_SPIKES] + e * _spike_stride(n))
+    pending = np.uint64(pops[p, P_SP] + e * n)
+    times = np.uint64(pops[p, P_TIMES])
+    for j in range(un):
+        k = sp_next[pending + j]
+        due = k < sp_end[pending + j] and sp_times[times + np.uint64(k)] <= t
+        if due:
+            sp_next[pending + j] = k + 1
+        spikes[sp0 + j] = due
+    counts[p, e, 0] = _list_spikes(words, np.int64(sp0), n, lists, pops[p, P_LIST] + e * n)
+    counts[p, e, 1] = 0
+
+
+@njit(cache=True, inline="always", _nrt=False)
 def _readout(e, p, s, pops, state, readout, spikes, step_t, step_f, step_d):
     """The readout's step: from V and the spikes after the update, before the reset."""
     rkind = pops[p, P_READOUT]
@@ -543,6 +565,10 @@ def _run_example(e, E, nsteps, batch_step, step_t, step_i, step_f, step_d, dt,
                         and pops[p, P_IN_START] == pops[p, P_IN_END]:
                     _update_source(e, p, s, pops, spikes, words, lists, counts, inputs,
                                    silent, draws, nsteps)
+                elif kind == SPIKE_INPUT and pops[p, P_READOUT] == R_NONE \
+                        and pops[p, P_IN_START] == pops[p, P_IN_END]:
+                    _update_spike_times(e, p, s, pops, spikes, words, lists, counts, sp_next,
+                                        sp_end, sp_times, step_t)
                 elif kind == LI or (kind == IF and not pops[p, P_FLAGS] & (REFRAC | ADAPT)):
                     # A value input without synapses reads its input, not isyn
                     if not (pops[p, P_FLAGS] & VALUE_INPUT and
