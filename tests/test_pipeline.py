@@ -198,13 +198,14 @@ def executing(dask_worker) -> int:
 
 
 def submitted_shards(client, monkeypatch):
+    """The task keys of the shards submitted from now on (a block of shards at a time)."""
     keys = []
-    original = client.submit
+    original = client.map
 
-    def counting_submit(*args, **kwargs):
-        keys.append(kwargs["key"])
+    def counting_map(*args, **kwargs):
+        keys.extend(kwargs["key"])
         return original(*args, **kwargs)
-    monkeypatch.setattr(client, "submit", counting_submit)
+    monkeypatch.setattr(client, "map", counting_map)
     return keys
 
 

@@ -355,7 +355,9 @@ class Run:
         in_memory.update({("y", pop): labels[start:stop]
                           for pop, labels in self.outputs.items()
                           if labels is not None and not is_lazy(labels)})
-        scattered = dict(zip(in_memory, client.scatter(list(in_memory.values()), hash=False)))
+        # (Dask's scheduler fails on an empty scatter: all inputs may be handles)
+        scattered = dict(zip(in_memory, client.scatter(list(in_memory.values()), hash=False)
+                             if in_memory else []))
         inputs = {pop: scattered.get(("x", pop), data) for pop, data in self.inputs.items()}
         outputs = {pop: scattered.get(("y", pop), labels)
                    for pop, labels in self.outputs.items()}
