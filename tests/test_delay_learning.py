@@ -74,7 +74,8 @@ def delayed_network(w_in, d_in, w_out, d_out, max_delay, scale_i=True, readout="
     with net:
         inp = Population(SpikeInput(max_spikes=1000), w_in.shape[0], name="inp")
         hid = Population(LeakyIntegrateFire(v_thresh=THRESH, tau_mem=TAU_MEM, scale_i=scale_i,
-                                            relative_reset=False), w_in.shape[1], name="hid")
+                                            relative_reset=False), w_in.shape[1], name="hid",
+                         record_spikes=True)
         out = Population(LeakyIntegrate(tau_mem=TAU_MEM, readout=readout, scale_i=scale_i),
                          w_out.shape[1], name="out")
         c_in = Connection(inp, hid, Dense(w_in.astype(np.float32), delay=d_in),
@@ -297,3 +298,22 @@ def test_bad_delay_learning_arguments_are_refused():
         EventPropCompiler(10, "sparse_categorical_crossentropy", delay_learn_conns=conn)
     with pytest.raises(TypeError, match="optimiser must be a Optimiser or its name, got 0.1"):
         EventPropCompiler(10, "sparse_categorical_crossentropy", delay_optimiser=0.1)
+
+
+def test_recorders_see_every_batch_of_a_network_that_learns_delays():
+    """Learning delays rebuilds the engine between batches: the recorders, which
+    read each batch's spikes after the update, must still see them all."""
+    from snnflow.callbacks import SpikeRecorder
+    rng = np.random.default_rng(6)
+    w_in, w_out = rng.uniform(0.5, 1.5, (6, 4)), rng.normal(0, 1, (4, 3))
+    net, inp, out, c_in, c_out = delayed_network(w_in, rng.integers(0, 5, (6, 4)), w_out,
+                                                 0, 8)
+    hid = c_in.target
+    trains = [preprocess_spikes(rng.uniform(0, 20, 30).round(), rng.integers(0, 6, 30), 6)
+              for _ in range(5)]
+    labels = np.array([0, 1, 2, 0, 1])
+    compiled = EventPropCompiler(30, "sparse_categorical_crossentropy", batch_size=2,
+                                 delay_learn_conns=[c_in, c_out]).compile(net)
+    _, cb = compiled.train({inp: trains}, {out: labels}, num_epochs=1, shuffle=False,
+                           callbacks=[SpikeRecorder(hid, key="hid", record_counts=True)])
+    assert len(cb["hid"]) == 5 and sum(np.sum(c) for c in cb["hid"]) > 0

@@ -104,8 +104,10 @@ class NumpyEngine(Engine):
 
     def start_batch(self, inputs, example_indices):
         num_examples = len(example_indices)
-        fresh = self.reset_vars_between_batches or num_examples != self._num_examples
-        if self._buffers is None or num_examples != self._num_examples:
+        # New tables (set_delays) need buffers laid out for them
+        stale = self._buffers is None or self._buffers.tables is not self._tables
+        fresh = self.reset_vars_between_batches or stale or num_examples != self._num_examples
+        if stale or num_examples != self._num_examples:
             self._buffers = self._tables.allocate(self, num_examples)
         self._num_examples = num_examples
         if fresh:
@@ -177,7 +179,8 @@ class NumpyEngine(Engine):
         its CSR data)}. Each connection's delivery is rebuilt from its current
         weights (``propagator.matrix``) and the tables with it, so arrays taken
         from the engine before (weight views) must be taken again; the next batch
-        starts from the initial state. Delays are checked against the connection's
+        starts from the initial state, while the last batch's results stay
+        readable until then. Delays are checked against the connection's
         max_delay_steps."""
         for conn, values in delays.items():
             state = next(c for c in self.conns if c.conn == conn)
@@ -201,8 +204,8 @@ class NumpyEngine(Engine):
         self._tables = NetworkTables(self)
         for pop, slot in self._recorded.items():
             self._tables.pops[self._tables.index[pop], P_REC] = slot
-        # The spike history buffers are sized by the largest delay
-        self._buffers, self._num_examples = None, 0
+        # The batch's buffers stay readable (recorders read them after the
+        # update); the next batch gets buffers sized for the new delays
 
     def step(self):
         self.run(1)
