@@ -141,7 +141,9 @@ def _assert_same(a, b):
                                         "reset_time_between_batches": False}])
 def test_identical_to_the_reference_step_loop(kind, flags, monkeypatch):
     # These networks are small: make two threads run them in parallel regardless
+    # (and whatever thread limit this test process started with)
     monkeypatch.setattr(numpy_engine, "PARALLEL_MIN_NEURON_STEPS", 0)
+    monkeypatch.setattr(numpy_engine, "THREAD_LIMIT", None)
     parallel_calls = []
     parallel = numpy_engine.run_steps
     monkeypatch.setattr(numpy_engine, "run_steps",
@@ -182,3 +184,26 @@ def test_per_step_hooks_see_the_current_state():
         compiled.engine.get_var(hidden[0], "v").copy())
     compiled.predict(_inputs("lif", inp, 4), outputs, callbacks=[seen_ref])
     _assert_same([v for _, v in seen], ref_seen)
+
+
+def test_a_thread_limit_set_after_start_is_not_taken(monkeypatch):
+    """A Dask nanny started in this process sets OMP_NUM_THREADS=1 in its
+    environment for its workers; the driver's own runs keep their threads."""
+    monkeypatch.setattr(numpy_engine, "PARALLEL_MIN_NEURON_STEPS", 0)
+    monkeypatch.setattr(numpy_engine, "THREAD_LIMIT", None)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    parallel_calls = []
+    parallel = numpy_engine.run_steps
+    monkeypatch.setattr(numpy_engine, "run_steps",
+                        lambda *args: parallel_calls.append(1) or parallel(*args))
+    _run("spikes", 3, None, 2, {})
+    assert parallel_calls
+    assert numba.get_num_threads() == 2
+    # A limit the process started with is honoured
+    monkeypatch.setattr(numpy_engine, "THREAD_LIMIT", 1)
+    parallel_calls.clear()
+    try:
+        _run("spikes", 3, None, 2, {})
+        assert not parallel_calls and numba.get_num_threads() == 1
+    finally:
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)

@@ -221,16 +221,17 @@ class NumpyEngine(Engine):
                         self.evaluate_timesteps)
         parallel = self._threads > 1 and self._num_examples > 1 and \
             self._num_examples * timesteps * self._num_neurons >= PARALLEL_MIN_NEURON_STEPS
-        (run_steps if parallel else run_steps_serial)(self._num_examples, timesteps, self._batch_step, step_t, step_i, step_f,
-                  step_d, F32(self.dt), buffers.pops, tables.params, buffers.conns,
-                  tables.conn_f, tables.incoming, tables.ages, tables.weights,
-                  tables.indptr, tables.indices, tables.data, buffers.state, buffers.in_syn,
-                  buffers.readout, buffers.spikes, buffers.spike_words, buffers.lists, buffers.counts,
-                  buffers.hist, buffers.hist_cnt, buffers.hist_state, buffers.inputs,
-                  buffers.silent, buffers.draws, buffers.sp_next, buffers.sp_end,
-                  buffers.sp_times, buffers.rec_idx, buffers.rec_off, buffers.rec_cnt,
-                  buffers.rec_pos, buffers.rec_steps, buffers.vrec, buffers.vrec_sel,
-                  buffers.vrec_pos, buffers.vrec_out, buffers.scratch)
+        kernel = run_steps if parallel else run_steps_serial
+        kernel(self._num_examples, timesteps, self._batch_step, step_t, step_i, step_f,
+               step_d, F32(self.dt), buffers.pops, tables.params, buffers.conns,
+               tables.conn_f, tables.incoming, tables.ages, tables.weights, tables.indptr,
+               tables.indices, tables.data, buffers.state, buffers.in_syn, buffers.readout,
+               buffers.spikes, buffers.spike_words, buffers.lists, buffers.counts,
+               buffers.hist, buffers.hist_cnt, buffers.hist_state, buffers.inputs,
+               buffers.silent, buffers.draws, buffers.sp_next, buffers.sp_end,
+               buffers.sp_times, buffers.rec_idx, buffers.rec_off, buffers.rec_cnt,
+               buffers.rec_pos, buffers.rec_steps, buffers.vrec, buffers.vrec_sel,
+               buffers.vrec_pos, buffers.vrec_out, buffers.scratch)
         self._batch_timesteps.append((self._timestep, timesteps))
         self._batch_step += timesteps
         self._timestep += timesteps
@@ -328,21 +329,26 @@ class NumpyEngine(Engine):
 def _set_threads():
     """Honour a thread limit set for this process (a Dask worker's nanny sets
     OMP_NUM_THREADS=1) unless Numba's own is given; the threads to use."""
-    limit = _thread_limit()
     threads = numba.get_num_threads()
-    if limit is not None and threads > limit:
-        numba.set_num_threads(limit)
-        return limit
+    if THREAD_LIMIT is not None and threads > THREAD_LIMIT:
+        numba.set_num_threads(THREAD_LIMIT)
+        return THREAD_LIMIT
     return threads
 
 
-def _thread_limit():
-    if "NUMBA_NUM_THREADS" in os.environ:
+def _thread_limit(environ):
+    if "NUMBA_NUM_THREADS" in environ:
         return None
     try:
-        return max(1, int(os.environ["OMP_NUM_THREADS"]))
+        return max(1, int(environ["OMP_NUM_THREADS"]))
     except (KeyError, ValueError):
         return None
+
+
+#: The process's thread limit as it started. Read once: a Dask nanny started in
+#: this process sets OMP_NUM_THREADS=1 in its environment for the workers it
+#: spawns, which must not make the driver's own runs single-threaded
+THREAD_LIMIT = _thread_limit(os.environ)
 
 
 def _filled(shape, value):
