@@ -14,6 +14,7 @@ import uuid
 
 import numpy as np
 from distributed import as_completed, span
+from distributed.client import FutureCancelledError
 from zarr.storage import LocalStore
 
 from ..callbacks import BatchProgressBar
@@ -125,13 +126,15 @@ def run_together(client, runs):
         completed = as_completed(futures, loop=client.loop)
         for future in completed:
             run, index = futures.pop(future)
-            if future.cancelled():
-                # Its scattered inputs died with a worker: sent again
-                retry = run.resubmit(client, index, future.exception())
+            try:
+                result = future.result()
+            except FutureCancelledError as error:
+                # Its scattered inputs died with a worker: sent again. (Caught, not
+                # tested for with cancelled(): the state can change in between)
+                retry = run.resubmit(client, index, error)
                 futures[retry] = (run, index)
                 completed.add(retry)
                 continue
-            result = future.result()
             # Released at once: a future still held would have Dask recompute the
             # shard if the worker holding its result died, while the driver merges
             del future
