@@ -4,6 +4,13 @@ from __future__ import annotations
 import itertools
 import uuid
 
+import numpy as np
+
+
+#: Suffix of the name under which a compiled network's ``save`` keeps a
+#: connection's learnt delays
+DELAY_SUFFIX = ":delay"
+
 
 class Network:
     """A spiking network description: populations and the connections between them.
@@ -62,26 +69,41 @@ class Network:
 
     def load(self, keys, serialiser="numpy"):
         """Restore the weights that ``compiled.save(keys, serialiser)`` saved into
-        this description (as Dense weight arrays), so any compiler builds the
-        trained network. Every array is checked before any is taken: a file from
-        a different network changes nothing and raises ValueError."""
+        this description (as Dense weight arrays), and learnt delays as the whole
+        steps the trained engine delivered with (rounded half away from zero,
+        clipped to [0, max_delay_steps]), so any compiler builds the trained
+        network. Every array is checked before any is taken: a file from a
+        different network changes nothing and raises ValueError."""
         from .connectivity import Dense
         from .serialisers import get_serialiser
         arrays = get_serialiser(serialiser).deserialise(keys)
         by_name = {conn.name: conn for conn in self.connections}
+        restored = []
         for name, array in arrays.items():
-            conn = by_name.get(name)
+            delay = name not in by_name and name.endswith(DELAY_SUFFIX)
+            conn = by_name.get(name[:-len(DELAY_SUFFIX)] if delay else name)
             if conn is None:
                 raise ValueError(f"saved parameters for keys {keys!r} hold connection "
                                  f"{name!r}, which this network does not have (it has "
                                  f"{sorted(by_name)})")
+            what = "delays" if delay else "weight"
             expected = (conn.source.num_neurons, conn.target.num_neurons)
             if not isinstance(conn.connectivity, Dense) or array.shape != expected:
-                raise ValueError(f"saved weight of connection {name!r} has shape "
+                raise ValueError(f"saved {what} of connection {conn.name!r} has shape "
                                  f"{array.shape}; this network's {conn!r} needs a Dense "
-                                 f"(n_pre, n_post) = {expected} weight")
-        for name, array in arrays.items():
-            by_name[name].connectivity.weight = array
+                                 f"(n_pre, n_post) = {expected} {what}")
+            if delay:
+                if not conn.max_delay_steps:
+                    raise ValueError(f"saved delays of connection {conn.name!r}: this "
+                                     f"network's {conn!r} has no max_delay_steps to bound them")
+                array = np.clip(np.floor(np.asarray(array, dtype=np.float64) + 0.5), 0,
+                                conn.max_delay_steps).astype(np.int64)
+            restored.append((conn, what, array))
+        for conn, what, array in restored:
+            if what == "delays":
+                conn.connectivity.delay = array
+            else:
+                conn.connectivity.weight = array
 
     def _add_population(self, pop, name):
         return self._add(pop, self.populations, name or f"Pop{next(self._pop_ids)}")

@@ -317,3 +317,51 @@ def test_recorders_see_every_batch_of_a_network_that_learns_delays():
     _, cb = compiled.train({inp: trains}, {out: labels}, num_epochs=1, shuffle=False,
                            callbacks=[SpikeRecorder(hid, key="hid", record_counts=True)])
     assert len(cb["hid"]) == 5 and sum(np.sum(c) for c in cb["hid"]) > 0
+
+
+def test_a_checkpoint_restores_learnt_delays(tmp_path):
+    """save() keeps the learnt delays beside the weights and Network.load() puts
+    them into a description: a network loaded from the checkpoint of the delay
+    task above simulates the target trace, which delays of 3 and 14 produce."""
+    from snnflow.callbacks import VarRecorder
+    from snnflow.serialisers import Numpy
+    weight = np.array([[1.0], [0.6]], dtype=np.float32)
+
+    def network(delays):
+        net = Network()
+        with net:
+            inp = Population(SpikeInput(max_spikes=10), 2)
+            out = Population(LeakyIntegrate(tau_mem=10.0, readout="var", scale_i=True), 1)
+            conn = Connection(inp, out, Dense(weight, delay=delays), Exponential(3.0, True),
+                              max_delay_steps=20, name="delayed")
+        return net, inp, out, conn
+
+    def trace(net, inp, out):
+        _, cb = InferenceCompiler(50).compile(net).evaluate(
+            {inp: trains}, {out: [0]}, callbacks=[VarRecorder(out, "v", key="v")])
+        return np.asarray(cb["v"][0], dtype=np.float32)
+
+    trains = [preprocess_spikes(np.array([2.0, 5.0]), np.array([0, 1]), 2)]
+    target = trace(*network(np.array([[3], [14]]))[:3])
+    net, inp, out, conn = network(9)
+    compiled = EventPropCompiler(50, "mean_square_error", optimiser=Adam(1e-12),
+                                 delay_optimiser=Adam(0.5), delay_learn_conns=[conn]
+                                 ).compile(net)
+    compiled.train({inp: trains}, {out: target.reshape(1, 50, 1)}, num_epochs=30,
+                   callbacks=[])
+    serialiser = Numpy(tmp_path)
+    compiled.save((30,), serialiser)
+    fresh, f_inp, f_out, f_conn = network(9)
+    assert not np.array_equal(trace(fresh, f_inp, f_out), target)
+    fresh.load((30,), serialiser)
+    np.testing.assert_array_equal(f_conn.connectivity.delay, [[3], [14]])
+    np.testing.assert_array_equal(trace(fresh, f_inp, f_out), target)
+    # A network whose connection cannot hold delays refuses them, changing nothing
+    net2 = Network()
+    with net2:
+        a = Population(SpikeInput(max_spikes=10), 2)
+        b = Population(LeakyIntegrate(tau_mem=10.0, readout="var"), 1)
+        plain = Connection(a, b, Dense(np.zeros((2, 1))), name="delayed")
+    with pytest.raises(ValueError, match="no max_delay_steps"):
+        net2.load((30,), serialiser)
+    assert not plain.connectivity.weight.any()

@@ -10,6 +10,7 @@ import numpy as np
 from ..backends.numpy.event_prop import EventProp
 from ..callbacks import BatchProgressBar
 from ..losses import MeanSquareError
+from ..network import DELAY_SUFFIX
 from ..readouts import Var
 from ..utils.data import split_dataset
 from ..utils.callback_list import resolve_callbacks
@@ -301,10 +302,17 @@ class CompiledTrainingNetwork(CompiledInferenceNetwork):
         return (loss, gradients, delay_gradients) if delays else (loss, gradients)
 
     def save(self, keys, serialiser="numpy"):
-        """Save every trained weight under ``keys`` (e.g. ``(epoch,)``); restore them
+        """Save every trained weight under ``keys`` (e.g. ``(epoch,)``), and the learnt
+        delays (in steps, unrounded) as ``"<connection name>:delay"``; restore them
         into a description with ``network.load(keys, serialiser)``."""
-        get_serialiser(serialiser).serialise(
-            keys, {conn.name: weight.copy() for conn, weight in self.event_prop.weights().items()})
+        arrays = {conn.name: weight.copy() for conn, weight in self.event_prop.weights().items()}
+        for conn, delays in self.event_prop.delays().items():
+            name = conn.name + DELAY_SUFFIX
+            if name in arrays:
+                raise ValueError(f"cannot save: connection {name!r} and the learnt delays of "
+                                 f"connection {conn.name!r} would share a name; rename one")
+            arrays[name] = delays.copy()
+        get_serialiser(serialiser).serialise(keys, arrays)
 
     def _start_training(self, x, y, num_epochs, metrics, callbacks):
         if isinstance(num_epochs, bool) or not isinstance(num_epochs, int) or num_epochs < 1:
