@@ -196,6 +196,23 @@ def test_sparse_delayed_connection_has_the_gradients_of_its_dense_twin():
         np.testing.assert_allclose(s_grads[s_conn], d_grads[d_conn], rtol=1e-6, atol=1e-12)
 
 
+#: The delay task's input: two spikes, at 2 and 5 ms
+DELAY_TASK_TRAINS = [preprocess_spikes(np.array([2.0, 5.0]), np.array([0, 1]), 2)]
+
+
+def delay_task(delays):
+    """Two input neurons drive one LeakyIntegrate readout through a Dense
+    connection ("delayed") of the given delays."""
+    net = Network()
+    with net:
+        inp = Population(SpikeInput(max_spikes=10), 2)
+        out = Population(LeakyIntegrate(tau_mem=10.0, readout="var", scale_i=True), 1)
+        conn = Connection(inp, out, Dense(np.array([[1.0], [0.6]], dtype=np.float32),
+                                          delay=delays),
+                          Exponential(3.0, True), max_delay_steps=20, name="delayed")
+    return net, inp, out, conn
+
+
 @pytest.mark.parametrize("start", [9, 0])
 def test_learning_delays_moves_each_arrival_to_its_target_time(start):
     """Two input spikes drive one readout; the target is the readout's own voltage
@@ -204,18 +221,8 @@ def test_learning_delays_moves_each_arrival_to_its_target_time(start):
     weights all but frozen (a tiny learning rate), only the delays can match the
     trace: each must reach its target."""
     target_delays = np.array([[3], [14]])
-    weight = np.array([[1.0], [0.6]], dtype=np.float32)
-
-    def network(delays):
-        net = Network()
-        with net:
-            inp = Population(SpikeInput(max_spikes=10), 2)
-            out = Population(LeakyIntegrate(tau_mem=10.0, readout="var", scale_i=True), 1)
-            conn = Connection(inp, out, Dense(weight, delay=delays), Exponential(3.0, True),
-                              max_delay_steps=20)
-        return net, inp, out, conn
-
-    trains = [preprocess_spikes(np.array([2.0, 5.0]), np.array([0, 1]), 2)]
+    network = delay_task
+    trains = DELAY_TASK_TRAINS
     net, inp, out, _ = network(target_delays)
     timesteps = 50
     from snnflow.callbacks import VarRecorder
@@ -325,23 +332,14 @@ def test_a_checkpoint_restores_learnt_delays(tmp_path):
     task above simulates the target trace, which delays of 3 and 14 produce."""
     from snnflow.callbacks import VarRecorder
     from snnflow.serialisers import Numpy
-    weight = np.array([[1.0], [0.6]], dtype=np.float32)
-
-    def network(delays):
-        net = Network()
-        with net:
-            inp = Population(SpikeInput(max_spikes=10), 2)
-            out = Population(LeakyIntegrate(tau_mem=10.0, readout="var", scale_i=True), 1)
-            conn = Connection(inp, out, Dense(weight, delay=delays), Exponential(3.0, True),
-                              max_delay_steps=20, name="delayed")
-        return net, inp, out, conn
 
     def trace(net, inp, out):
         _, cb = InferenceCompiler(50).compile(net).evaluate(
-            {inp: trains}, {out: [0]}, callbacks=[VarRecorder(out, "v", key="v")])
+            {inp: DELAY_TASK_TRAINS}, {out: [0]}, callbacks=[VarRecorder(out, "v", key="v")])
         return np.asarray(cb["v"][0], dtype=np.float32)
 
-    trains = [preprocess_spikes(np.array([2.0, 5.0]), np.array([0, 1]), 2)]
+    network = delay_task
+    trains = DELAY_TASK_TRAINS
     target = trace(*network(np.array([[3], [14]]))[:3])
     net, inp, out, conn = network(9)
     compiled = EventPropCompiler(50, "mean_square_error", optimiser=Adam(1e-12),

@@ -30,7 +30,7 @@ from ..store.zarr_reader import describe_store, is_url
 from ..store.memory import MemorySink
 from ..utils.fingerprint import data_fingerprint, fingerprint
 from .cluster import check_client, connect, logger
-from .merge import merge_callback_data, merge_metric_states
+from .merge import add_metric_states, merge_callback_data, merge_metric_states
 from .planning import batch_ranges, check_shard_size, plan_shards
 from .shard import Shard, is_lazy, progress_topic, run_shard
 
@@ -473,7 +473,7 @@ class _Progress:
             if finished:
                 self.finished_shards.add(shard)
                 self.running.pop(shard, None)
-                self.finished = _add_states(self.finished, [states])
+                self.finished = add_metric_states(self.finished, [states])
             elif new > 0:
                 self.running[shard] = states
             if new <= 0:
@@ -487,7 +487,7 @@ class _Progress:
                         bar.on_batch_end(batch, merged)
 
     def _merged(self):
-        return _add_states(self.finished, list(self.running.values()))
+        return add_metric_states(self.finished, list(self.running.values()))
 
     def on_event(self, event):
         _, message = event
@@ -501,18 +501,6 @@ class _Progress:
             merged = self._merged()
             for bar in self.bars:
                 bar.on_test_end(merged)
-
-
-def _add_states(metrics, shard_states):
-    """{output: Metric}: ``metrics`` with the shards' states added."""
-    merged = {}
-    for output, metric in metrics.items():
-        for states in shard_states:
-            part = copy.copy(metric)
-            part.state = states[output.name]
-            metric = metric.merge(part)
-        merged[output] = metric
-    return merged
 
 
 def _blocks(pending, num_workers):

@@ -8,10 +8,17 @@ import numpy as np
 
 def merge_metric_states(templates: dict, shard_states: list) -> dict:
     """{output: Metric} holding the summed states of every shard."""
-    merged = {}
+    fresh = {}
     for output, template in templates.items():
-        metric = copy.deepcopy(template)
-        metric.reset()
+        fresh[output] = copy.deepcopy(template)
+        fresh[output].reset()
+    return add_metric_states(fresh, shard_states)
+
+
+def add_metric_states(metrics: dict, shard_states: list) -> dict:
+    """{output: Metric}: ``metrics`` (left unchanged) with the shards' states added."""
+    merged = {}
+    for output, metric in metrics.items():
         for states in shard_states:
             part = copy.copy(metric)
             part.state = states[output.name]
