@@ -20,40 +20,16 @@ from snnflow.optimisers import Adam
 from snnflow.synapses import Exponential
 from snnflow.utils.data import preprocess_spikes
 
-from test_event_prop import (TAU_MEM, TAU_SYN, THRESH, cross_entropy, kernel,
-                             kernel_integral, random_trains)
+from test_event_prop import (TAU_MEM, TAU_SYN, THRESH, cross_entropy, kernel_integral, random_trains)
+from test_event_prop import exact_hidden_spikes as event_prop_exact_hidden_spikes
 
 
 def exact_hidden_spikes(w_in, d_in, input_times, t_end, lag):
     """Crossing times of each hidden neuron when input i's spikes reach hidden j
     at s + lag + d_in[i, j] (ms); after a crossing V restarts from 0."""
-    grid = np.arange(0.0, t_end, 5e-3)
-    spikes = []
-    for j in range(w_in.shape[1]):
-        arrivals = [np.asarray(t) + lag + d_in[i, j] for i, t in enumerate(input_times)]
-
-        def v(t, own, j=j, arrivals=arrivals):
-            total = sum(w_in[i, j] * kernel(t[:, None] - a[None, :]).sum(axis=1)
-                        for i, a in enumerate(arrivals))
-            for s in own:
-                total = total - THRESH * np.where(t >= s, np.exp(-(t - s) / TAU_MEM), 0.0)
-            return total
-
-        own = []
-        while True:
-            start = own[-1] + 1e-9 if own else 0.0
-            times = grid[grid > start]
-            above = np.flatnonzero(v(times, own) >= THRESH)
-            if not len(above):
-                break
-            hi = times[above[0]]
-            lo = times[above[0] - 1] if above[0] else start
-            for _ in range(60):
-                mid = 0.5 * (lo + hi)
-                lo, hi = (lo, mid) if v(np.array([mid]), own)[0] >= THRESH else (mid, hi)
-            own.append(hi)
-        spikes.append(np.array(own))
-    return spikes
+    return event_prop_exact_hidden_spikes(
+        w_in, lambda j: [np.asarray(t) + lag + d_in[i, j] for i, t in enumerate(input_times)],
+        t_end, lag)
 
 
 def exact_loss(w_in, d_in, w_out, d_out, input_times, labels, t_end, lag):

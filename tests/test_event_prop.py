@@ -126,14 +126,17 @@ def kernel_integral(length):
 
 def exact_hidden_spikes(w_in, arrivals, t_end, delay):
     """Crossing times of each hidden neuron, found on a fine grid and refined by
-    bisection; after a crossing V restarts from 0 (V - THRESH decays away)."""
+    bisection; after a crossing V restarts from 0 (V - THRESH decays away).
+    ``arrivals``: each input's arrival times, or a function of the hidden neuron
+    giving them (for synapses with delays of their own)."""
     grid = np.arange(0.0, t_end, 5e-3)
     spikes = []
     for j in range(w_in.shape[1]):
+        arriving = arrivals(j) if callable(arrivals) else arrivals
 
-        def v(t, own, j=j):
+        def v(t, own, j=j, arriving=arriving):
             total = sum(w_in[i, j] * kernel(t[:, None] - a[None, :]).sum(axis=1)
-                        for i, a in enumerate(arrivals))
+                        for i, a in enumerate(arriving))
             for s in own:
                 total = total - THRESH * np.where(t >= s, np.exp(-(t - s) / TAU_MEM), 0.0)
             return total
