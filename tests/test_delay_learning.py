@@ -20,7 +20,8 @@ from snnflow.optimisers import Adam
 from snnflow.synapses import Exponential
 from snnflow.utils.data import preprocess_spikes
 
-from test_event_prop import (TAU_MEM, TAU_SYN, THRESH, cross_entropy, kernel_integral, random_trains)
+from test_event_prop import (TAU_MEM, TAU_SYN, THRESH, cross_entropy, kernel_integral,
+                             random_trains)
 from test_event_prop import exact_hidden_spikes as event_prop_exact_hidden_spikes
 
 
