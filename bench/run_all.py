@@ -262,8 +262,8 @@ def _layer_table(r):
     scaled_torch = [row["snntorch"] for row in r["sizes"]
                     if row["snntorch"]["scaled_to_timesteps"]]
     if scaled_torch:
-        notes.append(f"† snnTorch: {scaled_torch[0]['runs']} runs of "
-                     f"{scaled_torch[0]['steps_per_run']} steps, scaled to "
+        notes.append(f"† snnTorch: {scaled_torch[0]['steps_run']} steps per round (runs of "
+                     f"{scaled_torch[0]['steps_per_run']} steps), scaled to "
                      f"{config['timesteps']} (a dense product per step, independent of "
                      f"activity).")
     lines += ["", "Medians over the rounds; speed-ups are medians of per-round ratios."]
