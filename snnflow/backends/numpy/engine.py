@@ -264,12 +264,16 @@ class NumpyEngine(Engine):
             return (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32),
                     np.zeros(self._num_examples, dtype=np.int64))
         slot = self._recorded[pop]
-        timesteps, ids = gather_spikes(
-            self._num_examples, pop.num_neurons, self._batch_step, buffers.rec_idx,
-            buffers.rec_off, buffers.rec_cnt, slot, buffers.rec_steps,
-            np.concatenate([np.arange(first, first + count, dtype=np.int32)
-                            for first, count in self._batch_timesteps]))
-        return timesteps, ids, buffers.rec_pos[slot].copy()
+        counts = buffers.rec_pos[slot].copy()
+        starts = np.concatenate([[0], np.cumsum(counts)])
+        timesteps = np.empty(starts[-1], dtype=np.int32)
+        ids = np.empty(starts[-1], dtype=np.int32)
+        gather_spikes(self._num_examples, pop.num_neurons, self._batch_step, buffers.rec_idx,
+                      buffers.rec_off, buffers.rec_cnt, slot, buffers.rec_steps,
+                      np.concatenate([np.arange(first, first + count, dtype=np.int32)
+                                      for first, count in self._batch_timesteps]),
+                      starts, timesteps, ids)
+        return timesteps, ids, counts
 
     def record_var(self, pop, name, neurons, timesteps):
         """Keep state variable ``name`` of ``neurons`` (sorted indices) of ``pop``

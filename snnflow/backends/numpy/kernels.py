@@ -627,26 +627,24 @@ def run_steps_serial(E, *args):
         _run_example(e, E, *args)
 
 
-@njit(cache=True)
-def gather_spikes(E, n, steps, rec_idx, rec_off, rec_cnt, slot, rec_steps, timesteps):
-    """One recorded population's spikes of the batch's ``steps`` steps, example by
-    example, each example's in time order and neurons ascending within a step:
-    (int32 timestep, int32 neuron), ``timesteps`` giving each step's timestep.
-    This is the order the kernels keep them in, so it is a copy."""
-    total = 0
-    for e in range(E):
+@njit(parallel=True, cache=True, _nrt=False)
+def gather_spikes(E, n, steps, rec_idx, rec_off, rec_cnt, slot, rec_steps, timesteps, starts,
+                  out_steps, out_ids):
+    """One recorded population's spikes of the batch's ``steps`` steps into
+    ``out_steps`` (int32 timestep, ``timesteps`` giving each step's) and
+    ``out_ids`` (int32 neuron), example by example from ``starts[e]`` (the sums of
+    the examples' counts before e), each example's in time order and neurons
+    ascending within a step: the order the kernels keep them in, so a copy, one
+    example per thread."""
+    for e in prange(E):
+        src = np.uint64(rec_off[slot] + e * (n * rec_steps))
+        k = np.uint64(starts[e])
+        counts = np.uint64((slot * E + e) * rec_steps)
         for s in range(steps):
-            total += rec_cnt[(slot * E + e) * rec_steps + s]
-    out_steps = np.empty(total, dtype=np.int32)
-    out_ids = np.empty(total, dtype=np.int32)
-    k = 0
-    for e in range(E):
-        base = rec_off[slot] + e * (n * rec_steps)
-        for s in range(steps):
-            m = rec_cnt[(slot * E + e) * rec_steps + s]
+            m = np.uint64(rec_cnt[counts + np.uint64(s)])
+            t = timesteps[s]
             for i in range(m):
-                out_steps[k + i] = timesteps[s]
-                out_ids[k + i] = rec_idx[base + i]
-            base += m
+                out_steps[k + i] = t
+                out_ids[k + i] = rec_idx[src + i]
+            src += m
             k += m
-    return out_steps, out_ids
