@@ -167,3 +167,47 @@ def test_lazy_data_raises_once_another_run_rewrote_the_store(tmp_path):
     # A chunk read before the rewrite (the reader keeps the last few in memory) is
     # the first run's, and still given out as such
     np.testing.assert_array_equal(first["v"][0], kept)
+
+
+#: A store written by snnflow at cb53321 (layout 2: a part per writer under each
+#: key group), the network below evaluated on LAYOUT2_INPUTS into it
+LAYOUT2_STORE = pathlib.Path(__file__).parent / "data" / "layout2-store"
+
+
+def layout2_problem():
+    from snnflow import Connection, Network, Population
+    from snnflow.connectivity import Dense
+    from snnflow.neurons import IntegrateFire, IntegrateFireInput
+    rng = np.random.default_rng(0)
+    net = Network()
+    with net:
+        inp = Population(IntegrateFireInput(v_thresh=1.0), 6, record_spikes=True, name="inp")
+        out = Population(IntegrateFire(v_thresh=2.0, readout="spike_count"), 3,
+                         record_spikes=True, name="out")
+        Connection(inp, out, Dense(rng.uniform(0, 1, (6, 3))), name="c")
+    x = np.random.default_rng(1).uniform(0, 0.6, (5, 6)).astype(np.float32)
+    return net, inp, out, x, np.array([0, 1, 2, 0, 1])
+
+
+def test_a_layout_2_store_reads_as_it_was_recorded():
+    """Old stores are read: a layout-2 store holds what today's in-memory run of
+    the same network records, verify finds it whole, and to_xarray (layout 3
+    only) says how to convert it."""
+    from snnflow.callbacks import SpikeRecorder, VarRecorder
+    from snnflow.compilers import InferenceCompiler
+    net, inp, out, x, y = layout2_problem()
+    compiled = InferenceCompiler(evaluate_timesteps=12, batch_size=2).compile(net)
+    metrics, expected = compiled.evaluate({inp: x}, {out: y}, callbacks=[
+        SpikeRecorder(inp, key="inp_spikes"), VarRecorder(out, "v", key="out_v")])
+    stored = snnflow.store.open(LAYOUT2_STORE)
+    assert sorted(stored) == ["inp_spikes", "out_v"]
+    for got, want in zip(stored["inp_spikes"], expected["inp_spikes"]):
+        assert len(got) == len(want) == 5
+        for a, b in zip(got, want):
+            np.testing.assert_array_equal(a, b)
+    assert len(stored["out_v"]) == 5
+    for a, b in zip(stored["out_v"], expected["out_v"]):
+        np.testing.assert_array_equal(a, b)
+    assert verify(LAYOUT2_STORE) == ([], [])
+    with pytest.raises(ValueError, match="layout 2.*overwrite=True"):
+        stored.to_xarray()
