@@ -225,13 +225,16 @@ class Run:
         # has populations the model does not know
         self.model_key = fingerprint(network._uid, network, compiler.options(),
                                      compiler.backend)
-        self.run_key = fingerprint(network, compiler.options(), compiler.backend, mode,
-                                   self.templates, self.metric_templates,
-                                   {p.name: data_fingerprint(d) for p, d in inputs.items()},
-                                   {p.name: data_fingerprint(d) for p, d in outputs.items()})
+        # What decides whether a store may be reused: only a store needs it, and
+        # hashing every input costs about as much as a shard's scheduling
+        self.run_key = None if self.store is None else fingerprint(
+            network, compiler.options(), compiler.backend, mode, self.templates,
+            self.metric_templates, {p.name: data_fingerprint(d) for p, d in inputs.items()},
+            {p.name: data_fingerprint(d) for p, d in outputs.items()})
         # Task keys and the progress topic are this call's own, even for a call
         # identical to one running beside it
-        self.run_id = self.run_key[:8] + uuid.uuid4().hex[:4]
+        self.run_id = self.run_key[:8] + uuid.uuid4().hex[:4] if self.run_key else \
+            uuid.uuid4().hex[:12]
         # The store is checked now, before any cluster is started or task submitted
         self.zarr_run, self.stored_plan = None, None
         if self.store is None and storage_options:
