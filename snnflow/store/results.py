@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import math
 
-import numcodecs
 import numpy as np
 
-from .zarr_io import BLOSC_LZ4, array_metadata, get, put, put_nodes, with_checksum
+from .zarr_io import array_metadata, encode_chunk, get, put, put_nodes
 
 
 def to_json(value, arrays: dict):
@@ -70,10 +69,8 @@ def write_arrays(store, path, arrays: dict):
         metadata = array_metadata(shape, array.dtype, tuple(max(1, n) for n in shape),
                                   [f"{name}_{axis}" for axis in range(array.ndim)])
         if array.size:
-            encoder = numcodecs.Blosc(**BLOSC_LZ4, shuffle=numcodecs.Blosc.SHUFFLE,
-                                      typesize=array.dtype.itemsize)
             chunks[f"{path}/{name}/{metadata.encode_chunk_key((0,) * array.ndim)}"] = \
-                with_checksum(encoder.encode(array))
+                encode_chunk(array)
         nodes[f"{path}/{name}"] = metadata
     put(store, chunks, atomic=True)
     put_nodes(store, nodes)

@@ -17,12 +17,11 @@ import json
 import queue
 import threading
 
-import numcodecs
 import numpy as np
 
 from .keys import encode_key
 from .layout import Layout
-from .zarr_io import BLOSC_LZ4, array_metadata, get, put, with_checksum
+from .zarr_io import array_metadata, encode_chunk, get, put
 
 #: Target bytes per chunk: large enough to keep file counts low, small enough
 #: that one buffered chunk per array keeps memory flat.
@@ -69,8 +68,6 @@ class _Appender:
         self.store = store
         self.path = path
         self.dtype = np.dtype(dtype).newbyteorder("<")
-        self.encoder = numcodecs.Blosc(**BLOSC_LZ4, shuffle=numcodecs.Blosc.SHUFFLE,
-                                       typesize=self.dtype.itemsize)
         self.pending = []
         self.buffered = 0
         self.stored = 0
@@ -105,7 +102,7 @@ class _Appender:
         # Atomic: a rerun of the shard (a lost worker) may store the same chunk again
         # while a reader reads it; it holds the same bytes, never half of them
         put(self.store, {f"{self.path}/{self.metadata.encode_chunk_key(coords)}":
-                         with_checksum(self.encoder.encode(rows))}, atomic=True)
+                         encode_chunk(rows)}, atomic=True)
         self.stored += len(rows)
         self.chunks += 1
 
