@@ -32,22 +32,20 @@ class PopulationState:
         self.readout = readout
         self.state = {}
         self.spikes = None
-        self.spiking = None
-        #: last step's negative spikes (signed sources): (bool, flat indices) or None
-        self.negative = None
         self.incoming = []
 
 
 class ConnectionState:
-    """A connection's propagator (with the spikes its delays hold back), synapse
-    kernel and (examples, n_post) inSyn."""
+    """A connection's weights and delays (its propagator's matrices, which the
+    tables copy), synapse kernel and (examples, n_post) inSyn."""
 
-    def __init__(self, conn, synapses, propagator, synapse, negative_propagator=None):
+    def __init__(self, conn, synapses, propagator, synapse, signed=False):
         self.conn = conn
         self.synapses = synapses
         self.propagator = propagator
-        #: delivers a signed source's negative spikes through the negated weights
-        self.negative_propagator = negative_propagator
+        #: the source emits negative spikes too, which the kernels deliver by
+        #: subtracting the weights
+        self.signed = signed
         self.synapse = synapse
         self.in_syn = None
 
@@ -78,11 +76,9 @@ class NumpyEngine(Engine):
         self.conns = []
         for conn in network.connections:
             synapses = connection_synapses(conn, rng)
-            negative = None
-            if getattr(conn.source.neuron, "signed_spikes", False):
-                negative = propagator(Synapses(-synapses.matrix, synapses.delays))
             state = ConnectionState(conn, synapses, propagator(synapses),
-                                    synapse_kernel(conn.synapse, self.dt), negative)
+                                    synapse_kernel(conn.synapse, self.dt),
+                                    getattr(conn.source.neuron, "signed_spikes", False))
             self.conns.append(state)
             self.pops[conn.target].incoming.append(state)
         self._timestep = 0
@@ -199,8 +195,6 @@ class NumpyEngine(Engine):
                                  f"{np.max(values, initial=0)}]")
             state.synapses = Synapses(matrix, uniform_delays(values.astype(np.int64)))
             state.propagator = propagator(state.synapses)
-            if state.negative_propagator is not None:
-                state.negative_propagator = propagator(Synapses(-matrix, state.synapses.delays))
         self._tables = NetworkTables(self)
         for pop, slot in self._recorded.items():
             self._tables.pops[self._tables.index[pop], P_REC] = slot

@@ -108,7 +108,7 @@ class NetworkTables:
             n_pre, n_post = prop.matrix.shape
             row[k.C_NPRE], row[k.C_NPOST] = n_pre, n_post
             self.scratch = max(self.scratch, n_post)
-            row[k.C_SIGNED] = state.negative_propagator is not None
+            row[k.C_SIGNED] = state.signed
             if isinstance(state.synapse, ExponentialKernel):
                 row[k.C_EXP] = 1
                 self.conn_f[c, 0] = state.synapse.decay
