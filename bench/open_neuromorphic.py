@@ -45,6 +45,16 @@ TORCH_STEPS_PER_RUN = 20
 ROUNDS, QUICK_ROUNDS = 3, 2
 
 
+def _linear(w):
+    """A torch Linear layer holding ``w`` (n_in, n_out) as its weight, bias zero."""
+    import torch
+    fc = torch.nn.Linear(w.shape[0], w.shape[1])
+    with torch.no_grad():
+        fc.weight.copy_(torch.from_numpy(w).T)
+        fc.bias.zero_()
+    return fc
+
+
 def build_snntorch(w):
     """The benchmark's snnTorch model, weights from ``w`` (bias zero)."""
     import snntorch
@@ -53,10 +63,7 @@ def build_snntorch(w):
     class Model(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            self.fc = torch.nn.Linear(w.shape[0], w.shape[1])
-            with torch.no_grad():
-                self.fc.weight.copy_(torch.from_numpy(w).T)
-                self.fc.bias.zero_()
+            self.fc = _linear(w)
             self.lif = snntorch.Leaky(beta=0.95)
 
         def forward(self, x):
@@ -79,10 +86,7 @@ def build_norse(w):
     class Model(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            self.fc = torch.nn.Linear(w.shape[0], w.shape[1])
-            with torch.no_grad():
-                self.fc.weight.copy_(torch.from_numpy(w).T)
-                self.fc.bias.zero_()
+            self.fc = _linear(w)
             self.lif = LIFBoxCell(LIFBoxParameters(
                 tau_mem_inv=torch.tensor([100.0]), v_leak=torch.tensor([0.0]),
                 v_th=torch.tensor([1.0]), v_reset=torch.tensor([0.0]),

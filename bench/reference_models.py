@@ -65,18 +65,24 @@ class IntegrateFireSteps(Steps, nk.IntegrateFireKernel):
             self._integrate(v, isyn)
             spikes = v >= self.v_thresh
         else:
-            refrac = state["refrac_time"]
-            refractory = refrac > 0
-            if self.integrate_during_refrac:
-                self._integrate(v, isyn)
-            else:
-                held = v.copy()
-                self._integrate(v, isyn)
-                v[...] = np.where(refractory, held, v)
-            # x - 0 == x exactly, so this only changes refractory neurons
-            refrac -= refractory * self.dt
+            refrac = self._integrate_refractory(state, v, isyn)
             spikes = (v >= self.v_thresh) & (refrac <= 0)
         return spikes, np.flatnonzero(spikes)
+
+    def _integrate_refractory(self, state, v, isyn):
+        """Integrate, holding V of refractory neurons unless integrate_during_refrac,
+        and count their refractory time down; the refractory times."""
+        refrac = state["refrac_time"]
+        refractory = refrac > 0
+        if self.integrate_during_refrac:
+            self._integrate(v, isyn)
+        else:
+            held = v.copy()
+            self._integrate(v, isyn)
+            v[...] = np.where(refractory, held, v)
+        # x - 0 == x exactly, so this only changes refractory neurons
+        refrac -= refractory * self.dt
+        return refrac
 
     def reset(self, state, spikes, spiking):
         v = state["v"]
@@ -111,16 +117,8 @@ class AdaptiveLeakyIntegrateFireSteps(IntegrateFireSteps, nk.AdaptiveLeakyIntegr
             a *= self.rho
             spikes = v >= self.v_thresh + self.beta * a
         else:
-            refrac = state["refrac_time"]
-            refractory = refrac > 0
-            if self.integrate_during_refrac:
-                self._integrate(v, isyn)
-            else:
-                held = v.copy()
-                self._integrate(v, isyn)
-                v[...] = np.where(refractory, held, v)
+            refrac = self._integrate_refractory(state, v, isyn)
             a *= self.rho
-            refrac -= refractory * self.dt
             spikes = (v >= self.v_thresh + self.beta * a) & (refrac <= 0)
         return spikes, np.flatnonzero(spikes)
 
