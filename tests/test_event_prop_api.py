@@ -90,6 +90,15 @@ def task():
 
 # --- gradients of the new readouts and losses ------------------------------------------------
 
+
+def assert_readout_gradient_is_numeric(grads, loss, w_out):
+    """The gradient of the hidden -> output weights equals the finite differences
+    of ``loss`` (a float64 reference of the loss as a function of them)."""
+    numeric = finite_differences(loss, w_out.astype(np.float64))
+    got = {c.name: g for c, g in grads.items()}["hid_out"]
+    np.testing.assert_allclose(got, numeric, rtol=1e-4, atol=1e-4 * np.abs(numeric).max())
+
+
 def test_avg_var_exp_weight_gradient_equals_finite_differences(task):
     w_in, w_out, trains, labels = task
     steps = 30
@@ -104,9 +113,7 @@ def test_avg_var_exp_weight_gradient_equals_finite_differences(task):
     def loss(w):
         return cross_entropy(np.einsum("bto,t->bo", readout_traces(spikes, w, steps),
                                        weights), labels)
-    numeric = finite_differences(loss, w_out.astype(np.float64))
-    got = {c.name: g for c, g in grads.items()}["hid_out"]
-    np.testing.assert_allclose(got, numeric, rtol=1e-4, atol=1e-4 * np.abs(numeric).max())
+    assert_readout_gradient_is_numeric(grads, loss, w_out)
 
 
 def test_per_timestep_mse_targets_train_each_step_on_its_own_target(task):
@@ -122,9 +129,7 @@ def test_per_timestep_mse_targets_train_each_step_on_its_own_target(task):
         error = readout_traces(spikes, w, steps, scale_i=True) - targets
         return np.mean(error * error)
     assert loss_value == pytest.approx(loss(w_out.astype(np.float64)), rel=1e-5)
-    numeric = finite_differences(loss, w_out.astype(np.float64))
-    got = {c.name: g for c, g in grads.items()}["hid_out"]
-    np.testing.assert_allclose(got, numeric, rtol=1e-4, atol=1e-4 * np.abs(numeric).max())
+    assert_readout_gradient_is_numeric(grads, loss, w_out)
 
 
 def test_per_timestep_loss_applies_cross_entropy_at_every_step(task):
@@ -140,9 +145,7 @@ def test_per_timestep_loss_applies_cross_entropy_at_every_step(task):
         trace = readout_traces(spikes, w, steps)
         return np.mean([cross_entropy(trace[:, t], labels) for t in range(steps)])
     assert loss_value == pytest.approx(loss(w_out.astype(np.float64)), rel=1e-5)
-    numeric = finite_differences(loss, w_out.astype(np.float64))
-    got = {c.name: g for c, g in grads.items()}["hid_out"]
-    np.testing.assert_allclose(got, numeric, rtol=1e-4, atol=1e-4 * np.abs(numeric).max())
+    assert_readout_gradient_is_numeric(grads, loss, w_out)
 
 
 def test_relative_mean_square_error_gradient_equals_finite_differences():
