@@ -31,7 +31,9 @@ HAS_ALPHA, SCALE_I, REFRAC, INTEGRATE_REFRAC, RELATIVE, SIGNED, ADAPT, VALUE_INP
 # Population table columns
 (P_KIND, P_N, P_FLAGS, P_V, P_REFRAC, P_A, P_FX, P_PARAM, P_SPIKES, P_LIST, P_NEG,
  P_INPUT, P_FRAMES, P_READOUT, P_READ_OFF, P_IN_START, P_IN_END, P_REC, P_SP,
- P_DRAWS, P_TIMES, P_COLUMNS) = range(22)
+ P_DRAWS, P_TIMES, P_PATH, P_COLUMNS) = range(23)
+# Which update function a population's step takes (chosen once, by the tables)
+(PATH_GENERAL, PATH_PLAIN, PATH_PLAIN_INPUT, PATH_SOURCE, PATH_SPIKE_TIMES) = range(5)
 # Parameter rows (each n long) of a population, from its P_PARAM offset
 (V_THRESH, V_RESET, RESET_STEP, ALPHA, INPUT_SCALE, TAU_REFRAC, BETA, RHO, BIAS,
  NUM_PARAMS) = range(10)
@@ -550,66 +552,61 @@ def _run_example(e, E, nsteps, batch_step, step_t, step_i, step_f, step_d, dt,
     num_conns = conns.shape[0]
     tmp = scratch[0, e]
     isyn = scratch[1, e]
-    if True:
-        for s in range(nsteps):
-            for c in range(num_conns):
-                _deliver(e, E, c, 1, pops, conns, ages, weights, indptr, indices, data,
+    for s in range(nsteps):
+        for c in range(num_conns):
+            _deliver(e, E, c, 1, pops, conns, ages, weights, indptr, indices, data,
+                     in_syn, lists, counts, hist, hist_cnt, hist_state, tmp)
+            if conns[c, C_SIGNED]:
+                _deliver(e, E, c, -1, pops, conns, ages, weights, indptr, indices, data,
                          in_syn, lists, counts, hist, hist_cnt, hist_state, tmp)
-                if conns[c, C_SIGNED]:
-                    _deliver(e, E, c, -1, pops, conns, ages, weights, indptr, indices, data,
-                             in_syn, lists, counts, hist, hist_cnt, hist_state, tmp)
-            for p in range(num_pops):
-                kind = pops[p, P_KIND]
-                if (kind == POISSON or kind == BINARY) and not pops[p, P_FLAGS] & SIGNED \
-                        and pops[p, P_READOUT] == R_NONE and pops[p, P_FRAMES] == 1 \
-                        and pops[p, P_IN_START] == pops[p, P_IN_END]:
-                    _update_source(e, p, s, pops, spikes, words, lists, counts, inputs,
-                                   silent, draws, nsteps)
-                elif kind == SPIKE_INPUT and pops[p, P_READOUT] == R_NONE \
-                        and pops[p, P_IN_START] == pops[p, P_IN_END]:
-                    _update_spike_times(e, p, s, pops, spikes, words, lists, counts, sp_next,
-                                        sp_end, sp_times, step_t)
-                elif kind == LI or (kind == IF and not pops[p, P_FLAGS] & (REFRAC | ADAPT)):
-                    # A value input without synapses reads its input, not isyn
-                    if not (pops[p, P_FLAGS] & VALUE_INPUT and
-                            pops[p, P_IN_START] == pops[p, P_IN_END]):
-                        _currents(e, p, pops, conns, conn_f, incoming, in_syn, isyn)
-                    _update_plain(e, p, s, pops, params, state, readout, spikes, words,
-                                  lists, counts, inputs, isyn, step_t, step_i, step_f, step_d)
-                else:
-                    _update(e, p, s, pops, params, conns, conn_f, incoming, in_syn, state,
-                            readout, spikes, lists, counts, inputs, silent, draws, nsteps,
-                            sp_next, sp_end, sp_times, step_t, step_i, step_f, step_d, dt)
-                slot = pops[p, P_REC]
-                if slot >= 0:
-                    n = pops[p, P_N]
-                    m = np.uint64(counts[p, e, 0])
-                    pos = rec_pos[slot, e]
-                    base = np.uint64(rec_off[slot] + e * (n * rec_steps) + pos)
-                    l0 = np.uint64(pops[p, P_LIST] + e * n)
-                    for k in range(m):
-                        rec_idx[base + k] = lists[l0 + k]
-                    rec_pos[slot, e] = pos + np.int64(m)
-                    rec_cnt[(slot * E + e) * rec_steps + batch_step + s] = m
-            b = batch_step + s
-            for r in range(vrec.shape[0]):
-                if b >= vrec[r, V_POSLEN]:
-                    continue
-                position = vrec_pos[vrec[r, V_POS] + b]
-                if position < 0:
-                    continue
-                n = vrec[r, V_N]
-                nsel = np.uint64(vrec[r, V_NSEL])
-                src = np.uint64(vrec[r, V_OFF] + e * n)
-                out = np.uint64(vrec[r, V_OUT] + (e * vrec[r, V_NPOS] + position) * nsel)
-                if nsel == n:
-                    # Every neuron (the selection is sorted and unique): a plain copy
-                    for k in range(nsel):
-                        vrec_out[out + k] = state[src + k]
-                else:
-                    sel = np.uint64(vrec[r, V_SEL])
-                    for k in range(nsel):
-                        vrec_out[out + k] = state[src + np.uint64(vrec_sel[sel + k])]
+        for p in range(num_pops):
+            path = pops[p, P_PATH]
+            if path == PATH_SOURCE:
+                _update_source(e, p, s, pops, spikes, words, lists, counts, inputs,
+                               silent, draws, nsteps)
+            elif path == PATH_SPIKE_TIMES:
+                _update_spike_times(e, p, s, pops, spikes, words, lists, counts, sp_next,
+                                    sp_end, sp_times, step_t)
+            elif path == PATH_PLAIN or path == PATH_PLAIN_INPUT:
+                # A value input without synapses reads its input, not isyn
+                if path == PATH_PLAIN:
+                    _currents(e, p, pops, conns, conn_f, incoming, in_syn, isyn)
+                _update_plain(e, p, s, pops, params, state, readout, spikes, words,
+                              lists, counts, inputs, isyn, step_t, step_i, step_f, step_d)
+            else:
+                _update(e, p, s, pops, params, conns, conn_f, incoming, in_syn, state,
+                        readout, spikes, lists, counts, inputs, silent, draws, nsteps,
+                        sp_next, sp_end, sp_times, step_t, step_i, step_f, step_d, dt)
+            slot = pops[p, P_REC]
+            if slot >= 0:
+                n = pops[p, P_N]
+                m = np.uint64(counts[p, e, 0])
+                pos = rec_pos[slot, e]
+                base = np.uint64(rec_off[slot] + e * (n * rec_steps) + pos)
+                l0 = np.uint64(pops[p, P_LIST] + e * n)
+                for k in range(m):
+                    rec_idx[base + k] = lists[l0 + k]
+                rec_pos[slot, e] = pos + np.int64(m)
+                rec_cnt[(slot * E + e) * rec_steps + batch_step + s] = m
+        b = batch_step + s
+        for r in range(vrec.shape[0]):
+            if b >= vrec[r, V_POSLEN]:
+                continue
+            position = vrec_pos[vrec[r, V_POS] + b]
+            if position < 0:
+                continue
+            n = vrec[r, V_N]
+            nsel = np.uint64(vrec[r, V_NSEL])
+            src = np.uint64(vrec[r, V_OFF] + e * n)
+            out = np.uint64(vrec[r, V_OUT] + (e * vrec[r, V_NPOS] + position) * nsel)
+            if nsel == n:
+                # Every neuron (the selection is sorted and unique): a plain copy
+                for k in range(nsel):
+                    vrec_out[out + k] = state[src + k]
+            else:
+                sel = np.uint64(vrec[r, V_SEL])
+                for k in range(nsel):
+                    vrec_out[out + k] = state[src + np.uint64(vrec_sel[sel + k])]
 
 
 @njit(parallel=True, cache=True, _nrt=False)

@@ -54,6 +54,23 @@ def _kind_and_flags(kernel):
     raise TypeError(f"the CPU engine has no kernel for {type(kernel).__name__}")
 
 
+def _path(row):
+    """The update function a population's step takes: a vectorised one where the
+    model allows (see kernels.py), else the general per-neuron one."""
+    kind, flags = row[k.P_KIND], row[k.P_FLAGS]
+    unsynapsed = row[k.P_IN_START] == row[k.P_IN_END]
+    no_readout = row[k.P_READOUT] == k.R_NONE
+    if kind in (k.POISSON, k.BINARY) and not flags & k.SIGNED and no_readout \
+            and row[k.P_FRAMES] == 1 and unsynapsed:
+        return k.PATH_SOURCE
+    if kind == k.SPIKE_INPUT and no_readout and unsynapsed:
+        return k.PATH_SPIKE_TIMES
+    if kind == k.LI or (kind == k.IF and not flags & (k.REFRAC | k.ADAPT)):
+        # A value input without synapses reads its input and needs no current
+        return k.PATH_PLAIN_INPUT if flags & k.VALUE_INPUT and unsynapsed else k.PATH_PLAIN
+    return k.PATH_GENERAL
+
+
 def _per_neuron(value, n):
     if value is None:
         return np.zeros(n, dtype=F32)
@@ -87,6 +104,7 @@ class NetworkTables:
             row[k.P_IN_START] = len(incoming)
             incoming.extend(engine.conns.index(c) for c in state.incoming)
             row[k.P_IN_END] = len(incoming)
+            row[k.P_PATH] = _path(row)
         self.params = np.concatenate(params) if params else np.zeros(0, F32)
         self.incoming = np.array(incoming, dtype=np.int64)
         self._build_connections(engine)
