@@ -9,6 +9,7 @@ zarr for a test set and one 10x larger (inputs read from a zarr array on the wor
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import statistics
 import sys
@@ -17,14 +18,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402  (sets thread limits before numpy loads)
 import memory  # noqa: E402
-
-
-def cluster(workers):
-    """The cluster client=None would start (kept for several calls here)."""
-    from distributed import Client
-    from snnflow.distributed import local_cluster
-    local = local_cluster(workers)
-    return local, Client(local)
 
 
 SHARD_SIZE = 512
@@ -39,27 +32,25 @@ def throughput(num_examples, repeats, shard_size=SHARD_SIZE):
     import snnflow.distributed as sd
     net, compiler, inp, hid, out = recording.build()
     x, y = recording.data(num_examples)
-    clusters = {"1_worker": cluster(1), "2_workers": cluster(2)}
     seconds = {"in_process": [], "1_worker": [], "2_workers": [], "2_processes": []}
-    try:
-        for _, client in clusters.values():
+    # The clusters client=None would start, kept for all the runs
+    with contextlib.ExitStack() as stack:
+        clusters = {name: stack.enter_context(sd.connect(n_workers=workers))
+                    for name, workers in (("1_worker", 1), ("2_workers", 2))}
+        for client in clusters.values():
             sd.evaluate(net, compiler, {inp: x[:256]}, {out: y[:256]}, callbacks=[],
                         client=client)  # builds every worker's model
         for _ in range(repeats):
             # In a process of its own: this one hosts the clusters' schedulers, whose
             # threads would slow an evaluation here
             seconds["in_process"].append(_in_processes(1, num_examples))
-            for name, (_, client) in clusters.items():
+            for name, client in clusters.items():
                 elapsed, _ = common.timed(sd.evaluate, net, compiler, {inp: x}, {out: y},
                                           callbacks=[], client=client, shard_size=shard_size)
                 seconds[name].append(elapsed)
             # What this machine allows: two independent in-process runs on half the
             # data each, side by side (no Dask at all)
             seconds["2_processes"].append(_in_processes(2, num_examples // 2))
-    finally:
-        for local, client in clusters.values():
-            client.close()
-            local.close()
     best = {name: min(s) for name, s in seconds.items()}
 
     def median_ratio(numerator, denominator):
@@ -87,6 +78,9 @@ def _timed_run(num_examples, barrier, results):
     net, compiler, inp, hid, out = recording.build()
     compiled = compiler.compile(net)
     x, y = recording.data(num_examples)
+    # Warm, as the workers are: a process's first run loads the compiled kernels
+    # (about 0.4 s), which a run of its own would count
+    compiled.evaluate({inp: x[:256]}, {out: y[:256]}, callbacks=[])
     barrier.wait()
     elapsed, _ = common.timed(compiled.evaluate, {inp: x}, {out: y}, callbacks=[])
     results.put(elapsed)
@@ -117,8 +111,7 @@ def child(num_examples):
     net, compiler, inp, hid, out = recording.build()
     with common.scratch_folder() as folder:
         x, y = recording.zarr_inputs(folder, num_examples)
-        local, client = cluster(2)
-        with local, client:
+        with sd.connect(n_workers=2) as client:
             elapsed, (metrics, cb_data) = common.timed(
                 sd.evaluate, net, compiler, {inp: x}, {out: y},
                 callbacks=[SpikeRecorder(inp, key="input"), SpikeRecorder(hid, key="hidden"),

@@ -16,6 +16,7 @@ from snnflow import InputLayer, Layer, SequentialNetwork
 from snnflow.callbacks import Callback, SpikeRecorder, VarRecorder
 from snnflow.compilers import InferenceCompiler
 from snnflow.connectivity import Dense
+from snnflow.distributed.planning import TASKS_PER_WORKER, plan_tasks
 from snnflow.neurons import IntegrateFire, IntegrateFireInput, LeakyIntegrate
 
 EXAMPLES = 50
@@ -216,6 +217,57 @@ def test_task_keys_name_the_work(client, problem):
     assert len(keys) == 2
     run = keys[0].split("-")[2]
     assert keys == [f"snnflow-shard-{run}-0", f"snnflow-shard-{run}-1"]
+
+
+def test_small_shards_share_tasks():
+    """A task runs consecutive shards once there are more than TASKS_PER_WORKER
+    per worker, as evenly as they divide; never shards across a gap (those a
+    resumed run has already)."""
+    assert TASKS_PER_WORKER == 4
+    assert plan_tasks(list(range(16)), 2) == [(0, 1), (2, 3), (4, 5), (6, 7), (8, 9),
+                                              (10, 11), (12, 13), (14, 15)]
+    assert [len(t) for t in plan_tasks(list(range(18)), 2)] == [3, 3] + [2] * 6
+    assert plan_tasks(list(range(7)), 2) == [(i,) for i in range(7)]
+    assert plan_tasks([0, 1, 2, 5, 6, 7, 8, 9], 1) == [(0, 1), (2,), (5,), (6, 7), (8, 9)]
+    assert plan_tasks([], 3) == []
+
+
+def test_shards_sharing_a_task_are_each_still_a_shard(client, problem, tmp_path):
+    """50 one-example shards on 2 workers run as 8 tasks of 6 or 7 (consecutive)
+    shards; the results, the store's parts and an error's note are per shard."""
+    net, inp, hid, out, x, y, compiler = problem
+    expected = in_process(problem, recorders(inp, hid) + [BatchExamples()])
+    store = tmp_path / "run.zarr"
+    with get_task_stream(client) as stream:
+        got = sd.evaluate(net, compiler, {inp: x}, {out: y}, client=client, store=store,
+                          callbacks=recorders(inp, hid) + [BatchExamples()], shard_size=1)
+    assert_same(expected, got)
+    assert got[1]["examples"] == list(range(EXAMPLES))
+    assert sorted(zarr.open_group(store, mode="r")["shards"]) == \
+        [f"p{i:06d}" for i in range(EXAMPLES)]
+    ranges = sorted(tuple(int(i) for i in task["key"].split("-")[3:])
+                    for task in stream.data if "shard" in task["key"])
+    assert ranges[0][0] == 0 and ranges[-1][-1] == EXAMPLES - 1
+    assert len(ranges) == 8 and all(b[0] == a[1] + 1 for a, b in zip(ranges, ranges[1:]))
+    with pytest.raises(ValueError, match="bad data in example 30") as caught:
+        sd.evaluate(net, compiler, {inp: x}, {out: y}, callbacks=[FailsOn(30)],
+                    client=client, shard_size=1)
+    assert "in snnflow shard 30 (examples 30..30)" in "\n".join(caught.value.__notes__)
+
+
+def test_worker_killed_mid_run_in_memory_with_shared_tasks(problem, tmp_path):
+    """In memory, a lost worker takes its tasks' rows and finished results with it:
+    the driver sends the rows again and Dask reruns what was lost."""
+    net, inp, hid, out, x, y, compiler = problem
+    expected = in_process(problem, recorders(inp, hid) + [BatchExamples()])
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client:
+        got = sd.evaluate(net, compiler, {inp: x}, {out: y}, client=client, shard_size=2,
+                          callbacks=recorders(inp, hid) + [BatchExamples(),
+                                                           KillsWorkerOnce(31, tmp_path / "k")])
+    assert (tmp_path / "k").exists()
+    assert_same(expected, got)
+    assert got[1]["examples"] == list(range(EXAMPLES))
 
 
 def test_resume_runs_only_unfinished_shards(client, problem, tmp_path):

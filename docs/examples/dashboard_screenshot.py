@@ -90,11 +90,17 @@ def build_problem(examples=EXAMPLES):
 
 
 def finished_shards(dask_scheduler) -> int:
-    """Runs on the scheduler: shard tasks that have run, from the task stream's
-    records (a shard's result leaves the scheduler as soon as the driver merged it)."""
+    """Runs on the scheduler: shards that have run, from the task stream's records
+    (a task's result leaves the scheduler as soon as the driver merged it). A task
+    ``snnflow-shard-<run>-<i>`` ran shard i, ``...-<i>-<j>`` shards i to j."""
     stream = dask_scheduler.plugins.get("task-stream")
-    return sum(1 for record in (stream.buffer if stream is not None else [])
-               if str(record.get("key")).startswith("snnflow-shard-"))
+    done = 0
+    for record in stream.buffer if stream is not None else []:
+        key = str(record.get("key"))
+        if key.startswith("snnflow-shard-"):
+            shards = [int(word) for word in key.split("-")[3:] if word.isdigit()]
+            done += shards[-1] - shards[0] + 1
+    return done
 
 
 class DevTools:

@@ -31,8 +31,8 @@ from ..store.memory import MemorySink
 from ..utils.fingerprint import data_fingerprint, fingerprint
 from .cluster import check_client, connect, logger
 from .merge import add_metric_states, merge_callback_data, merge_metric_states
-from .planning import batch_ranges, check_shard_size, plan_shards
-from .shard import Shard, is_lazy, progress_topic, run_shard
+from .planning import batch_ranges, check_shard_size, plan_shards, plan_tasks
+from .shard import Shard, is_lazy, progress_topic, run_shards
 
 #: What ShardResult.timings holds, summed over a run's shards
 SHARD_STAGES = ("build", "simulate", "write")
@@ -117,7 +117,7 @@ def run_together(client, runs):
     futures = {}
     try:
         for run in runs:
-            futures.update({future: (run, index) for future, index in run.submit(client)})
+            futures.update({future: (run, task) for future, task in run.submit(client)})
         for run in runs:
             if run.remaining == 0:
                 yield run.finish()
@@ -125,20 +125,20 @@ def run_together(client, runs):
         # default client's, which may be another (even a closed) client's
         completed = as_completed(futures, loop=client.loop)
         for future in completed:
-            run, index = futures.pop(future)
+            run, task = futures.pop(future)
             try:
-                result = future.result()
+                results = future.result()
             except FutureCancelledError as error:
                 # Its scattered inputs died with a worker: sent again. (Caught, not
                 # tested for with cancelled(): the state can change in between)
-                retry = run.resubmit(client, index, error)
-                futures[retry] = (run, index)
+                retry = run.resubmit(client, task, error)
+                futures[retry] = (run, task)
                 completed.add(retry)
                 continue
             # Released at once: a future still held would have Dask recompute the
-            # shard if the worker holding its result died, while the driver merges
+            # task if the worker holding its result died, while the driver merges
             del future
-            if run.shard_done(index, result):
+            if run.task_done(task, results):
                 yield run.finish()
     finally:
         client.cancel([future for future in futures if not future.done()])
@@ -252,9 +252,13 @@ class Run:
             self.zarr_run.zarr_store
         self.progress = None
         self.subscribed = None  # the client whose progress events this run follows
-        self.blocks, self.block_of = {}, {}  # scattered rows, see _submit_block
+        #: what every shard's task receives of the inputs and labels: zarr and
+        #: dask arrays (handles); None for those in memory, sent as rows (see _submit)
+        self.handles = tuple({pop: data if is_lazy(data) else None for pop, data in d.items()}
+                             for d in (inputs, outputs))
+        self.rows = {}                       # {task: its scattered rows}
         self.scattered_model = None          # futures of network, compiler, templates
-        self.resubmits = {}                  # {shard: times resubmitted}
+        self.resubmits = {}                  # {task: times resubmitted}
 
     def _check_callbacks(self, callbacks):
         """Build the callback list once here (keys, filters, names) so mistakes
@@ -267,7 +271,7 @@ class Run:
 
     def submit(self, client):
         """Lay out the store and submit the shards it does not hold finished:
-        [(future, shard index), ...]."""
+        [(future, its task: a tuple of shard indices), ...]."""
         workers = _num_workers(client)
         # A resumed run keeps its store's plan, whatever the cluster's size now
         self.shards = self.stored_plan or plan_shards(self.size, self.compiler.batch_size,
@@ -289,7 +293,7 @@ class Run:
         self.results = {}
         for index in range(len(self.shards)):
             if part_name(index) in finished:
-                self.shard_done(index, finished[part_name(index)])
+                self.task_done((index,), [finished[part_name(index)]])
         self.remaining = len(self.shards) - len(self.results)
         #: shards whose results came from the store, finished by an earlier run
         self.reused = len(self.results)
@@ -298,37 +302,44 @@ class Run:
         if self.bars:
             client.subscribe_topic(progress_topic(self.run_id), self.progress.on_event)
             self.subscribed = client
-        pending = [i for i in range(len(self.shards)) if i not in self.results]
+        tasks = plan_tasks([i for i in range(len(self.shards)) if i not in self.results],
+                           workers)
         submitted = []
         with span(f"snnflow-{self.mode}-{self.run_id}"):
-            for block in _blocks(pending, workers):
-                submitted.extend(zip(self._submit_block(client, block), block))
+            # One task per worker at a time: the workers start on the first tasks
+            # while the next ones are sent
+            for begin in range(0, len(tasks), workers):
+                block = tasks[begin:begin + workers]
+                submitted.extend(zip(self._submit(client, block), block))
         return submitted
 
-    def resubmit(self, client, index, error):
-        """A new future for shard ``index``, whose task Dask cancelled because data
-        it needed was lost with a worker (``error``): scattered data has no task to
-        recompute it from, so the driver sends it again. Raises ``error`` (noted)
-        for a shard cancelled RESUBMITS times already."""
-        self.resubmits[index] = self.resubmits.get(index, 0) + 1
-        if self.resubmits[index] > RESUBMITS:
-            note = f"snnflow shard {index} was cancelled {RESUBMITS + 1} times"
+    def resubmit(self, client, task, error):
+        """A new future for ``task`` (its shard indices), which Dask cancelled
+        because data it needed was lost with a worker (``error``): scattered data
+        has no task to recompute it from, so the driver sends it again. Raises
+        ``error`` (noted) for a task cancelled RESUBMITS times already."""
+        self.resubmits[task] = self.resubmits.get(task, 0) + 1
+        name = _task_name(task)
+        if self.resubmits[task] > RESUBMITS:
+            note = f"snnflow {name} was cancelled {RESUBMITS + 1} times"
             if not hasattr(error, "add_note"):  # Python 3.10
                 raise RuntimeError(f"{error!r} {note}") from error
             error.add_note(note)
             raise error
-        logger.info(f"snnflow shard {index} ({self.shards[index][0]}..{self.shards[index][1] - 1}"
+        logger.info(f"snnflow {name} ({self.shards[task[0]][0]}..{self.shards[task[-1]][1] - 1}"
                     f") lost its inputs with a worker; sending them again")
-        self._release_rows(index)
+        self.rows.pop(task, None)
         if self.scattered_model is not None and \
                 any(f.status != "finished" for f in self.scattered_model):
             self.scattered_model = None     # lost too: scattered again
         with span(f"snnflow-{self.mode}-{self.run_id}"):
-            return self._submit_block(client, [index], f"-retry{self.resubmits[index]}")[0]
+            return self._submit(client, [task], f"-retry{self.resubmits[task]}")[0]
 
-    def _submit_block(self, client, block, suffix=""):
-        """Scatter the rows of the consecutive shards ``block`` and submit their
-        tasks, in one message to the scheduler; their futures."""
+    def _submit(self, client, tasks, suffix=""):
+        """Scatter the in-memory rows of ``tasks`` (each a tuple of consecutive
+        shard indices) and submit them; their futures. Each task's rows (inputs
+        and labels) are one piece: Dask spreads the pieces over the workers, and a
+        task then runs where its rows are, with nothing to fetch."""
         if self.scattered_model is None:
             # Unique keys (hash=False): a reused key can be released under a new run.
             # Only futures go into the tasks: client.map would put a large template
@@ -337,57 +348,36 @@ class Run:
                 [self.network, self.compiler, self.metric_templates, self.templates],
                 broadcast=True, hash=False)
         network, compiler, metrics, callbacks = self.scattered_model
-        start, stop = self.shards[block[0]][0], self.shards[block[-1]][1]
-        inputs, outputs = self._scatter_rows(client, start, stop)
-        self.blocks[block[0]] = (inputs, outputs, len(block))
-        self.block_of.update({index: block[0] for index in block})
-        shards = [Shard(self.run_id, index, *self.shards[index], self.size, self.model_key,
-                        self.mode, self.worker_store, part_name(index),
-                        self.zarr_run.writer if self.zarr_run is not None else None,
-                        block_start=start, report_progress=bool(self.bars))
-                  for index in block]
-        return client.map(run_shard, shards, network=network, compiler=compiler,
-                          inputs=inputs, outputs=outputs, metrics=metrics,
-                          callbacks=callbacks, pure=False,
-                          key=[f"snnflow-shard-{self.run_id}-{i}{suffix}" for i in block])
-
-    def _scatter_rows(self, client, start, stop):
-        """Examples [start, stop) of the in-memory inputs and labels, scattered (to
-        one worker, which the scheduler then prefers for the block's shards); zarr
-        and dask arrays stay handles, which each shard reads its own rows from.
-        ({pop: future or handle}, the same for labels)"""
-        in_memory = {("x", pop): data[start:stop] for pop, data in self.inputs.items()
-                     if not is_lazy(data)}
-        in_memory.update({("y", pop): labels[start:stop]
-                          for pop, labels in self.outputs.items()
-                          if labels is not None and not is_lazy(labels)})
+        ranges = [(self.shards[task[0]][0], self.shards[task[-1]][1]) for task in tasks]
+        # In memory: what the task receives as rows; zarr and dask arrays stay
+        # handles, which each shard reads its own rows from
+        in_memory = [({pop: data[start:stop] for pop, data in self.inputs.items()
+                       if not is_lazy(data)},
+                      {pop: labels[start:stop] for pop, labels in self.outputs.items()
+                       if labels is not None and not is_lazy(labels)})
+                     for start, stop in ranges]
         # (Dask's scheduler fails on an empty scatter: all inputs may be handles)
-        scattered = dict(zip(in_memory, client.scatter(list(in_memory.values()), hash=False)
-                             if in_memory else []))
-        inputs = {pop: scattered.get(("x", pop), data) for pop, data in self.inputs.items()}
-        outputs = {pop: scattered.get(("y", pop), labels)
-                   for pop, labels in self.outputs.items()}
-        return inputs, outputs
+        rows = client.scatter(in_memory, hash=False) if any(x or y for x, y in in_memory) \
+            else in_memory
+        self.rows.update(zip(tasks, rows))
+        shards = [[Shard(self.run_id, index, *self.shards[index], self.size, self.model_key,
+                         self.mode, self.worker_store, part_name(index),
+                         self.zarr_run.writer if self.zarr_run is not None else None,
+                         report_progress=bool(self.bars)) for index in task]
+                  for task in tasks]
+        return client.map(run_shards, shards, rows, network=network, compiler=compiler,
+                          inputs=self.handles[0], outputs=self.handles[1], metrics=metrics,
+                          callbacks=callbacks, pure=False,
+                          key=[_task_key(self.run_id, task) + suffix for task in tasks])
 
-    def shard_done(self, index, result) -> bool:
-        """Take shard ``index``'s result; True once every shard's is in."""
-        self.results[index] = result
+    def task_done(self, task, results) -> bool:
+        """Take the results of ``task``'s shards; True once every shard's is in."""
+        self.rows.pop(task, None)   # Dask then frees them on the worker
+        for index, result in zip(task, results):
+            self.results[index] = result
+            self.progress.shard_done(index, self.batches_per_shard[index], result)
         self.remaining = len(self.shards) - len(self.results)
-        self._release_rows(index)
-        self.progress.shard_done(index, self.batches_per_shard[index], result)
         return not self.remaining
-
-    def _release_rows(self, index):
-        """Drop the scattered rows of shard ``index``'s block once every shard of
-        the block is merged: Dask then frees them on the workers."""
-        first = self.block_of.pop(index, None)
-        if first is None:
-            return
-        inputs, outputs, left = self.blocks[first]
-        if left > 1:
-            self.blocks[first] = (inputs, outputs, left - 1)
-        else:
-            del self.blocks[first]
 
     def finish(self) -> "Run":
         """Merge the shards' results (and seal the store): metrics, cb_data and
@@ -422,7 +412,7 @@ class Run:
     def close(self):
         """Stop following progress (once), the bars showing what was done, and
         let go of the rows scattered for shards that will not run now."""
-        self.blocks, self.block_of = {}, {}
+        self.rows = {}
         self.scattered_model = None
         if self.subscribed is not None:
             self.subscribed.unsubscribe_topic(progress_topic(self.run_id))
@@ -506,17 +496,16 @@ class _Progress:
                 bar.on_test_end(merged)
 
 
-def _blocks(pending, num_workers):
-    """``pending`` shard indices grouped into blocks whose rows are scattered
-    together: runs of consecutive shards, ``num_workers`` of them at a time, so
-    that the workers start on the first block while the next ones are sent."""
-    blocks = []
-    for index in pending:
-        if blocks and len(blocks[-1]) < num_workers and blocks[-1][-1] == index - 1:
-            blocks[-1].append(index)
-        else:
-            blocks.append([index])
-    return blocks
+def _task_key(run_id, task) -> str:
+    """The Dask key of ``task``: ``snnflow-shard-<run id>-<i>`` for shard i alone,
+    ``...-<i>-<j>`` for shards i..j (the dashboard groups them all under the
+    name before the id, ``snnflow-shard``)."""
+    shards = str(task[0]) if len(task) == 1 else f"{task[0]}-{task[-1]}"
+    return f"snnflow-shard-{run_id}-{shards}"
+
+
+def _task_name(task) -> str:
+    return f"shard {task[0]}" if len(task) == 1 else f"shards {task[0]}..{task[-1]}"
 
 
 def _num_workers(client) -> int:

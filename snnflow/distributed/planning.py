@@ -3,11 +3,18 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ..compilers.dataset import batches_of
 
 #: Shards per worker by default: enough to balance uneven workers and to make a
 #: lost worker or a resumed run cheap, few enough that per-task overhead is small.
 SHARDS_PER_WORKER = 4
+
+#: Dask tasks per worker at least, when shards are smaller than that makes them:
+#: each task costs the driver's process (Dask's client and scheduler) 5-10 ms of
+#: CPU, which on a machine whose cores all simulate is taken from the workers.
+TASKS_PER_WORKER = 4
 
 
 def plan_shards(num_examples: int, batch_size: int, shard_size=None, num_workers=1):
@@ -39,3 +46,19 @@ def batch_ranges(shards, batch_size):
     """The (start, stop) of every batch the shards will run, in order."""
     return [(start + begin, start + end) for start, stop in shards
             for begin, end in batches_of(stop - start, batch_size)]
+
+
+def plan_tasks(shards, num_workers=1):
+    """The Dask tasks that run ``shards`` (indices, ascending): tuples of
+    consecutive shards, run one after the other by one task. A shard stays the
+    unit of the store, of resuming and of results; a task is Dask's unit of
+    scheduling, and costs the driver's CPU. With more than TASKS_PER_WORKER
+    shards per worker, they are cut into that many tasks per worker, of sizes
+    that differ by one at most (and never across a gap: a resumed run's)."""
+    count = min(len(shards), TASKS_PER_WORKER * max(1, num_workers))
+    tasks = []
+    for part in np.array_split(np.asarray(shards, dtype=np.int64), max(1, count)):
+        for run in np.split(part, np.flatnonzero(np.diff(part) != 1) + 1):
+            if len(run):
+                tasks.append(tuple(run.tolist()))
+    return tasks

@@ -27,9 +27,6 @@ class Shard:
     store: object = None
     part: str = ""
     writer: str = None  # the id of the run's lease on the store
-    #: the global example at which the in-memory inputs and labels this shard
-    #: receives begin (they arrive as the rows of its block of shards)
-    block_start: int = 0
     #: whether the driver shows progress bars that this shard's batches feed
     report_progress: bool = True
 
@@ -120,22 +117,13 @@ def is_lazy(data) -> bool:
     return hasattr(data, "dask") or is_zarr(data)
 
 
-def read_on_worker(data, shard):
-    """A shard's part of an input: in memory, its rows of the block the driver
-    scattered (a view, no copy); zarr arrays and dask arrays arrive whole (they
-    are handles) and are read here."""
-    if is_lazy(data):
-        return ShardView(data, shard.start, shard.stop)
-    return data[shard.start - shard.block_start:shard.stop - shard.block_start]
-
-
 def labels_on_worker(labels, shard, metric, pop):
-    """A shard's labels: in memory, its rows of the scattered block, checked on
-    the driver already; zarr and dask labels arrive whole and are read and
-    checked here, as the driver would have."""
-    start, stop = shard.start, shard.stop
+    """A shard's labels: in memory, its rows, checked on the driver already; zarr
+    and dask labels arrive whole and are read and checked here, as the driver
+    would have."""
     if not is_lazy(labels):
-        return labels[start - shard.block_start:stop - shard.block_start]
+        return labels
+    start, stop = shard.start, shard.stop
     labels = read(labels, start, stop)
     if metric is not None:
         metric.check(labels, pop, f"y[{pop.name}] (examples {start}..{stop - 1})")
@@ -170,7 +158,19 @@ class TimedRecording:
         self.seconds += time.perf_counter() - began
 
 
-def run_shard(shard: Shard, network, compiler, inputs, outputs, metrics, callbacks):
+def run_shards(shards, rows, network, compiler, inputs, outputs, metrics, callbacks):
+    """A task: consecutive ``shards``, one after the other; [ShardResult, ...].
+    ``rows``: their examples of the in-memory inputs and labels ({pop: rows},
+    {pop: rows}); ``inputs`` and ``outputs``: the run's zarr and dask arrays,
+    which each shard reads its own examples from (None for those in memory)."""
+    first = shards[0].start
+    return [run_shard(shard, tuple({pop: r[shard.start - first:shard.stop - first]
+                                    for pop, r in part.items()} for part in rows),
+                      network, compiler, inputs, outputs, metrics, callbacks)
+            for shard in shards]
+
+
+def run_shard(shard: Shard, rows, network, compiler, inputs, outputs, metrics, callbacks):
     """Simulate the shard on this worker's cached model; errors name the shard.
     A shard the store holds finished already (Dask reruns a task whose result
     was lost with its worker) is not run again: its stored result is returned."""
@@ -182,7 +182,10 @@ def run_shard(shard: Shard, network, compiler, inputs, outputs, metrics, callbac
     compiled, lock = model_cache(get_worker()).get(shard.model_key, network, compiler)
     build = time.perf_counter() - began
     size = shard.stop - shard.start
-    inputs = {pop: read_on_worker(data, shard) for pop, data in inputs.items()}
+    x_rows, y_rows = rows
+    inputs = {pop: x_rows[pop] if data is None else ShardView(data, shard.start, shard.stop)
+              for pop, data in inputs.items()}
+    outputs = {pop: y_rows.get(pop, labels) for pop, labels in outputs.items()}
     # The templates arrive once per worker, shared by its shards: each shard
     # runs its own copies, as if it were a run of its own
     metrics = copy.deepcopy(metrics)
