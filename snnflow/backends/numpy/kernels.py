@@ -609,14 +609,17 @@ def _run_example(e, E, nsteps, batch_step, step_t, step_i, step_f, step_d, dt,
                     vrec_out[out + k] = state[src + np.uint64(vrec_sel[sel + k])]
 
 
-@njit(parallel=True, cache=True, _nrt=False)
+# The entry points release the interpreter lock while they run (nogil): a store's
+# writer thread, or a Dask worker's event loop, then runs beside the simulation
+# instead of waiting for the whole call to end.
+@njit(parallel=True, cache=True, nogil=True, _nrt=False)
 def run_steps(E, *args):
     """``_run_example`` for every example of the batch, in parallel threads."""
     for e in prange(E):
         _run_example(e, E, *args)
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False)
 def run_steps_serial(E, *args):
     """``_run_example`` for every example, on the calling thread (one example, or
     one thread: no parallel region to start)."""
@@ -624,7 +627,7 @@ def run_steps_serial(E, *args):
         _run_example(e, E, *args)
 
 
-@njit(parallel=True, cache=True, _nrt=False)
+@njit(parallel=True, cache=True, nogil=True, _nrt=False)
 def gather_spikes(E, n, steps, rec_idx, rec_off, rec_cnt, slot, rec_steps, timesteps, starts,
                   out_steps, out_ids):
     """One recorded population's spikes of the batch's ``steps`` steps into
