@@ -25,7 +25,7 @@ def test_the_task_stream_shows_snnflows_tasks(tmp_path):
     if script.find_chromium() is None:
         pytest.skip("needs Chromium (Debian: apt-get install chromium; .ci/run installs it)")
     output = tmp_path / "dashboard.png"
-    names = script.run(output, examples=1920, shards_before=4, settle=2.0)
+    names = script.run(output, examples=1920, shard_size=240, shards_before=2, settle=2.0)
     assert "snnflow-shard" in names
     png = output.read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"

@@ -2,7 +2,7 @@
 
 Starts a LocalCluster with two single-threaded workers and its dashboard on a
 free port of 127.0.0.1, runs a 784-128-10 integrate-and-fire network with
-random weights over a few thousand random examples, in many shards, in a
+random weights over 12,000 random examples, in 8 shards, in a
 background thread, and, while the shards run, has headless Chromium open the
 dashboard's /status page and saves it as docs/images/dashboard.png (made
 smaller with pngquant when that is installed). It also reads, from the page's
@@ -50,14 +50,14 @@ from snnflow.compilers import InferenceCompiler
 from snnflow.connectivity import Dense
 from snnflow.neurons import IntegrateFire, IntegrateFireInput
 
-EXAMPLES = 6000
+EXAMPLES = 12000
 TIMESTEPS = 500
 BATCH_SIZE = 32
-#: Two batches per shard: many short tasks fill the task stream
-SHARD_SIZE = 64
+#: Four shards per worker, each its own task (smaller shards would share tasks)
+SHARD_SIZE = 1500
 #: Shards that must have finished before Chromium opens the page, so the task
 #: stream already has something in it; the page then takes a while to draw
-SHARDS_BEFORE_SCREENSHOT = 40
+SHARDS_BEFORE_SCREENSHOT = 2
 #: Once the plots are drawn, wait this long for a few more updates (the
 #: dashboard refreshes about every 100 ms to 1 s)
 SETTLE_SECONDS = 5.0
@@ -229,8 +229,8 @@ def _first_page(port: int) -> dict:
             time.sleep(0.2)
 
 
-def run(output, examples=EXAMPLES, shards_before=SHARDS_BEFORE_SCREENSHOT,
-        settle=SETTLE_SECONDS) -> list:
+def run(output, examples=EXAMPLES, shard_size=SHARD_SIZE,
+        shards_before=SHARDS_BEFORE_SCREENSHOT, settle=SETTLE_SECONDS) -> list:
     """Evaluate ``examples`` random examples on two workers, take the screenshot
     into ``output`` once ``shards_before`` shards are done, and return the task
     stream's task names."""
@@ -245,7 +245,7 @@ def run(output, examples=EXAMPLES, shards_before=SHARDS_BEFORE_SCREENSHOT,
             try:
                 result["metrics"], _ = snnflow.distributed.evaluate(
                     network, compiler, x, y, callbacks=[], client=client,
-                    shard_size=SHARD_SIZE)
+                    shard_size=shard_size)
             except BaseException as error:  # re-raised by the main thread
                 result["error"] = error
 
@@ -276,7 +276,7 @@ def run(output, examples=EXAMPLES, shards_before=SHARDS_BEFORE_SCREENSHOT,
         names = shot["names"]
         done = client.run_on_scheduler(finished_shards)
         print(f"screenshot after {time.perf_counter() - start:.1f} s, with {done} of "
-              f"{-(-examples // SHARD_SIZE)} shards done; the task stream shows "
+              f"{-(-examples // shard_size)} shards done; the task stream shows "
               f"{', '.join(names)}")
         if not evaluation.is_alive():
             print("warning: the evaluation had finished before the screenshot was taken",

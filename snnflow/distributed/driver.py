@@ -257,7 +257,7 @@ class Run:
         self.handles = tuple({pop: data if is_lazy(data) else None for pop, data in d.items()}
                              for d in (inputs, outputs))
         self.rows = {}                       # {task: its scattered rows}
-        self.scattered_model = None          # futures of network, compiler, templates
+        self.scattered_model = None          # future of network, compiler, templates
         self.resubmits = {}                  # {task: times resubmitted}
 
     def _check_callbacks(self, callbacks):
@@ -329,8 +329,7 @@ class Run:
         logger.info(f"snnflow {name} ({self.shards[task[0]][0]}..{self.shards[task[-1]][1] - 1}"
                     f") lost its inputs with a worker; sending them again")
         self.rows.pop(task, None)
-        if self.scattered_model is not None and \
-                any(f.status != "finished" for f in self.scattered_model):
+        if self.scattered_model is not None and self.scattered_model.status != "finished":
             self.scattered_model = None     # lost too: scattered again
         with span(f"snnflow-{self.mode}-{self.run_id}"):
             return self._submit(client, [task], f"-retry{self.resubmits[task]}")[0]
@@ -341,13 +340,14 @@ class Run:
         and labels) are one piece: Dask spreads the pieces over the workers, and a
         task then runs where its rows are, with nothing to fetch."""
         if self.scattered_model is None:
-            # Unique keys (hash=False): a reused key can be released under a new run.
-            # Only futures go into the tasks: client.map would put a large template
-            # into the graph under its argument's name, one key for every block
+            # What every shard needs besides its rows, sent once to every worker, as
+            # a future: client.map would put a large template into the graph under
+            # its argument's name, one key for every block. Its key is this
+            # scatter's own (a reused key can be released under a new run)
+            model = (self.network, self.compiler, self.metric_templates, self.templates)
             self.scattered_model = client.scatter(
-                [self.network, self.compiler, self.metric_templates, self.templates],
-                broadcast=True, hash=False)
-        network, compiler, metrics, callbacks = self.scattered_model
+                {f"snnflow-model-{self.run_id}-{uuid.uuid4().hex[:4]}": model},
+                broadcast=True).popitem()[1]
         ranges = [(self.shards[task[0]][0], self.shards[task[-1]][1]) for task in tasks]
         # In memory: what the task receives as rows; zarr and dask arrays stay
         # handles, which each shard reads its own rows from
@@ -357,17 +357,17 @@ class Run:
                        if labels is not None and not is_lazy(labels)})
                      for start, stop in ranges]
         # (Dask's scheduler fails on an empty scatter: all inputs may be handles)
-        rows = client.scatter(in_memory, hash=False) if any(x or y for x, y in in_memory) \
-            else in_memory
+        rows = list(client.scatter({_task_key(self.run_id, task, "rows") + suffix: part
+                                    for task, part in zip(tasks, in_memory)}).values()) \
+            if any(x or y for x, y in in_memory) else in_memory
         self.rows.update(zip(tasks, rows))
         shards = [[Shard(self.run_id, index, *self.shards[index], self.size, self.model_key,
                          self.mode, self.worker_store, part_name(index),
                          self.zarr_run.writer if self.zarr_run is not None else None,
                          report_progress=bool(self.bars)) for index in task]
                   for task in tasks]
-        return client.map(run_shards, shards, rows, network=network, compiler=compiler,
-                          inputs=self.handles[0], outputs=self.handles[1], metrics=metrics,
-                          callbacks=callbacks, pure=False,
+        return client.map(run_shards, shards, rows, model=self.scattered_model,
+                          inputs=self.handles[0], outputs=self.handles[1], pure=False,
                           key=[_task_key(self.run_id, task) + suffix for task in tasks])
 
     def task_done(self, task, results) -> bool:
@@ -496,12 +496,12 @@ class _Progress:
                 bar.on_test_end(merged)
 
 
-def _task_key(run_id, task) -> str:
+def _task_key(run_id, task, kind="shard") -> str:
     """The Dask key of ``task``: ``snnflow-shard-<run id>-<i>`` for shard i alone,
     ``...-<i>-<j>`` for shards i..j (the dashboard groups them all under the
-    name before the id, ``snnflow-shard``)."""
+    name before the id, ``snnflow-shard``); ``kind="rows"``: of its rows."""
     shards = str(task[0]) if len(task) == 1 else f"{task[0]}-{task[-1]}"
-    return f"snnflow-shard-{run_id}-{shards}"
+    return f"snnflow-{kind}-{run_id}-{shards}"
 
 
 def _task_name(task) -> str:

@@ -158,22 +158,25 @@ class TimedRecording:
         self.seconds += time.perf_counter() - began
 
 
-def run_shards(shards, rows, network, compiler, inputs, outputs, metrics, callbacks):
+def run_shards(shards, rows, model, inputs, outputs):
     """A task: consecutive ``shards``, one after the other; [ShardResult, ...].
     ``rows``: their examples of the in-memory inputs and labels ({pop: rows},
-    {pop: rows}); ``inputs`` and ``outputs``: the run's zarr and dask arrays,
-    which each shard reads its own examples from (None for those in memory)."""
+    {pop: rows}); ``model``: (network, compiler, metric templates, callback
+    templates); ``inputs`` and ``outputs``: the run's zarr and dask arrays, which
+    each shard reads its own examples from (None for those in memory)."""
     first = shards[0].start
     return [run_shard(shard, tuple({pop: r[shard.start - first:shard.stop - first]
                                     for pop, r in part.items()} for part in rows),
-                      network, compiler, inputs, outputs, metrics, callbacks)
+                      model, inputs, outputs)
             for shard in shards]
 
 
-def run_shard(shard: Shard, rows, network, compiler, inputs, outputs, metrics, callbacks):
-    """Simulate the shard on this worker's cached model; errors name the shard.
+def run_shard(shard: Shard, rows, model, inputs, outputs):
+    """Simulate the shard on this worker's cached model; errors name the shard
+    (arguments as run_shards', ``rows`` the shard's own).
     A shard the store holds finished already (Dask reruns a task whose result
     was lost with its worker) is not run again: its stored result is returned."""
+    network, compiler, metrics, callbacks = model
     if shard.store is not None:
         stored = PartRecording(shard.store, shard.part, shard.writer).finished()
         if stored is not None:
