@@ -342,8 +342,8 @@ class Run:
         if self.scattered_model is None:
             # What every shard needs besides its rows, sent once to every worker, as
             # a future: client.map would put a large template into the graph under
-            # its argument's name, one key for every block. Its key is this
-            # scatter's own (a reused key can be released under a new run)
+            # its argument's name, once for every call. Its key is this scatter's
+            # own (a reused key can be released under a new run)
             model = (self.network, self.compiler, self.metric_templates, self.templates)
             self.scattered_model = client.scatter(
                 {f"snnflow-model-{self.run_id}-{uuid.uuid4().hex[:4]}": model},

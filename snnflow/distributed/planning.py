@@ -11,9 +11,10 @@ from ..compilers.dataset import batches_of
 #: lost worker or a resumed run cheap, few enough that per-task overhead is small.
 SHARDS_PER_WORKER = 4
 
-#: Dask tasks per worker at least, when shards are smaller than that makes them:
-#: each task costs the driver's process (Dask's client and scheduler) 5-10 ms of
-#: CPU, which on a machine whose cores all simulate is taken from the workers.
+#: How many Dask tasks per worker a run's shards are cut into when there are more
+#: shards than that: each task costs the driver's process (Dask's client and
+#: scheduler) 5-10 ms of CPU, which on a machine whose cores all simulate is
+#: taken from the workers.
 TASKS_PER_WORKER = 4
 
 
