@@ -128,11 +128,12 @@ def assert_plain_zarr_reads(store, expected):
         np.testing.assert_array_equal(values[k], expected["v"][k])
 
 
-def test_predict_identical(client, problem):
+@pytest.mark.parametrize("shard_size", [11, 1])     # 1: shards sharing tasks
+def test_predict_identical(client, problem, shard_size):
     net, inp, hid, out, x, y, compiler = problem
     expected, _ = compiler.compile(net).predict({inp: x}, [out], callbacks=[])
     got, _ = sd.predict(net, compiler, {inp: x}, [out], callbacks=[], client=client,
-                        shard_size=11)
+                        shard_size=shard_size)
     np.testing.assert_array_equal(got[out], expected[out])
 
 
@@ -253,6 +254,18 @@ def test_shards_sharing_a_task_are_each_still_a_shard(client, problem, tmp_path)
         sd.evaluate(net, compiler, {inp: x}, {out: y}, callbacks=[FailsOn(30)],
                     client=client, shard_size=1)
     assert "in snnflow shard 30 (examples 30..30)" in "\n".join(caught.value.__notes__)
+
+
+def test_progress_bar_counts_every_batch_of_shards_sharing_tasks(client, problem, capsys):
+    """50 one-batch shards in 8 tasks: the driver's bar ends at 50/50 batches,
+    showing the metric merged over all of them, as the in-process bar does."""
+    net, inp, hid, out, x, y, compiler = problem
+    expected = in_process(problem, [])[0][out].result
+    sd.evaluate(net, compiler, {inp: x}, {out: y}, client=client, shard_size=1,
+                callbacks=["batch_progress_bar"])
+    err = capsys.readouterr().err
+    assert "50/50" in err and "51/50" not in err
+    assert f"sparse_categorical_accuracy={expected:.4f}" in err.rsplit("50/50", 1)[1]
 
 
 def test_worker_killed_mid_run_in_memory_with_shared_tasks(problem, tmp_path):
