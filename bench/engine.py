@@ -124,42 +124,35 @@ def run(quick: bool = False, threads: int | None = None) -> dict:
     new = _build(w1, w2, HEADLINE_BATCH)
     old = _build(w1, w2, HEADLINE_BATCH, ReferenceEngine)
     model = mnist.build_torch(w1, w2)
-    seconds = interleaved({
-        "compiled": _snnflow_runner(new[0], new[1], new[3], x, y),
-        "reference": _snnflow_runner(old[0], old[1], old[3], x, y),
-        "snntorch": lambda: mnist.run_torch(model, x, HEADLINE_BATCH)}, rounds)
-    row = {"batch_size": HEADLINE_BATCH, "examples": examples, **_rates(seconds, examples),
-           "compiled_over_reference": median_ratio(seconds["reference"], seconds["compiled"]),
-           "compiled_over_snntorch": median_ratio(seconds["snntorch"], seconds["compiled"])}
-    results["batch_128"] = row
-    print(f"[engine] batch 128, {threads} threads: compiled "
-          f"{row['compiled']['examples_per_s_median']:8.0f} ex/s, reference "
-          f"{row['reference']['examples_per_s_median']:7.0f}, snnTorch "
-          f"{row['snntorch']['examples_per_s_median']:7.0f} (medians); compiled/reference "
-          f"{row['compiled_over_reference']:.2f}x, compiled/snnTorch "
-          f"{row['compiled_over_snntorch']:.2f}x", flush=True)
+
+    def three_way(label, **extra):
+        """The three in turn at batch 128: their row, printed."""
+        seconds = interleaved({
+            "compiled": _snnflow_runner(new[0], new[1], new[3], x, y),
+            "reference": _snnflow_runner(old[0], old[1], old[3], x, y),
+            "snntorch": lambda: mnist.run_torch(model, x, HEADLINE_BATCH)}, rounds)
+        row = {"batch_size": HEADLINE_BATCH, **extra, "examples": examples,
+               **_rates(seconds, examples),
+               "compiled_over_reference": median_ratio(seconds["reference"],
+                                                       seconds["compiled"]),
+               "compiled_over_snntorch": median_ratio(seconds["snntorch"],
+                                                      seconds["compiled"])}
+        print(f"[engine] batch 128, {label}: compiled "
+              f"{row['compiled']['examples_per_s_median']:8.0f} ex/s, reference "
+              f"{row['reference']['examples_per_s_median']:7.0f}, snnTorch "
+              f"{row['snntorch']['examples_per_s_median']:7.0f} (medians); compiled/reference "
+              f"{row['compiled_over_reference']:.2f}x, compiled/snnTorch "
+              f"{row['compiled_over_snntorch']:.2f}x", flush=True)
+        return row
+    results["batch_128"] = three_way(f"{threads} threads")
 
     # Batch 128 again with one thread for every library: two-thread OpenMP code
     # (torch) collapses when another process holds one of the two cores, so on a
     # shared machine this is the ratio that load disturbs least
     with common.set_threads(1):
         numba.set_num_threads(1)
-        seconds = interleaved({
-            "compiled": _snnflow_runner(new[0], new[1], new[3], x, y),
-            "reference": _snnflow_runner(old[0], old[1], old[3], x, y),
-            "snntorch": lambda: mnist.run_torch(model, x, HEADLINE_BATCH)}, rounds)
+        results["batch_128_one_thread"] = three_way("1 thread", threads=1)
         numba.set_num_threads(results["numba_threads"])
-    row = {"batch_size": HEADLINE_BATCH, "threads": 1, "examples": examples,
-           **_rates(seconds, examples),
-           "compiled_over_reference": median_ratio(seconds["reference"], seconds["compiled"]),
-           "compiled_over_snntorch": median_ratio(seconds["snntorch"], seconds["compiled"])}
-    results["batch_128_one_thread"] = row
-    print(f"[engine] batch 128, 1 thread: compiled "
-          f"{row['compiled']['examples_per_s_median']:8.0f} ex/s, reference "
-          f"{row['reference']['examples_per_s_median']:7.0f}, snnTorch "
-          f"{row['snntorch']['examples_per_s_median']:7.0f} (medians); compiled/reference "
-          f"{row['compiled_over_reference']:.2f}x, compiled/snnTorch "
-          f"{row['compiled_over_snntorch']:.2f}x", flush=True)
 
     # Batch 1: compiled, reference
     xb, yb = x[:batch1_examples], y[:batch1_examples]

@@ -46,22 +46,9 @@ def mlgenn_missing() -> str | None:
 def build(library: str, w1, w2):
     """The 784-128-10 network with ``library``'s own API (snnflow or ml_genn)."""
     import mnist
-    root = importlib.import_module(library)
-    compilers = importlib.import_module(f"{library}.compilers")
-    connectivity = importlib.import_module(f"{library}.connectivity")
-    neurons = importlib.import_module(f"{library}.neurons")
-    net = root.SequentialNetwork()
-    with net:
-        inp = root.InputLayer(neurons.IntegrateFireInput(v_thresh=mnist.V_THRESH), mnist.NUM_IN)
-        root.Layer(connectivity.Dense(w1), neurons.IntegrateFire(v_thresh=mnist.V_THRESH),
-                   mnist.NUM_HIDDEN)
-        out = root.Layer(connectivity.Dense(w2),
-                         neurons.IntegrateFire(v_thresh=mnist.V_THRESH, readout="spike_count"),
-                         mnist.NUM_OUT)
     options = ({"backend": GENN_BACKEND, "reset_in_syn_between_batches": True}
                if library == "ml_genn" else {})
-    compiler = compilers.InferenceCompiler(evaluate_timesteps=mnist.TIMESTEPS, dt=mnist.DT,
-                                           batch_size=1, **options)
+    net, compiler, inp, _, out = mnist.network(library, w1, w2, 1, **options)
     start = time.perf_counter()
     compiled = (compiler.compile(net, name="bench_mlgenn_784_128_10")
                 if library == "ml_genn" else compiler.compile(net))

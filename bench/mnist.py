@@ -13,6 +13,7 @@ Run alone: python bench/mnist.py [--quick] [--threads N]
 from __future__ import annotations
 
 import cProfile
+import importlib
 import pstats
 import sys
 import time
@@ -55,17 +56,31 @@ def make_problem(num_examples: int, seed: int = 1):
 
 
 # --------------------------------------------------------------------------- snnflow
-def build_snnflow(w1, w2, batch_size, timesteps=TIMESTEPS):
-    from snnflow import InputLayer, Layer, SequentialNetwork
-    from snnflow.compilers import InferenceCompiler
-    from snnflow.connectivity import Dense
-    from snnflow.neurons import IntegrateFire, IntegrateFireInput
-    net = SequentialNetwork()
+def network(library, w1, w2, batch_size, record=False, timesteps=TIMESTEPS,
+            **compiler_options):
+    """The 784-128-10 network, written once against mlGeNN's API and built with
+    ``library``'s (the package's name: "snnflow" or "ml_genn"); ``record``: every
+    population records its spikes. (network, compiler, input, hidden, output)."""
+    top = importlib.import_module(library)
+    compilers = importlib.import_module(f"{library}.compilers")
+    connectivity = importlib.import_module(f"{library}.connectivity")
+    neurons = importlib.import_module(f"{library}.neurons")
+    net = top.SequentialNetwork()
     with net:
-        inp = InputLayer(IntegrateFireInput(v_thresh=V_THRESH), NUM_IN)
-        hid = Layer(Dense(w1), IntegrateFire(v_thresh=V_THRESH), NUM_HIDDEN)
-        out = Layer(Dense(w2), IntegrateFire(v_thresh=V_THRESH, readout="spike_count"), NUM_OUT)
-    compiler = InferenceCompiler(evaluate_timesteps=timesteps, dt=DT, batch_size=batch_size)
+        inp = top.InputLayer(neurons.IntegrateFireInput(v_thresh=V_THRESH), NUM_IN,
+                             record_spikes=record)
+        hid = top.Layer(connectivity.Dense(w1), neurons.IntegrateFire(v_thresh=V_THRESH),
+                        NUM_HIDDEN, record_spikes=record)
+        out = top.Layer(connectivity.Dense(w2),
+                        neurons.IntegrateFire(v_thresh=V_THRESH, readout="spike_count"),
+                        NUM_OUT, record_spikes=record)
+    compiler = compilers.InferenceCompiler(evaluate_timesteps=timesteps, dt=DT,
+                                           batch_size=batch_size, **compiler_options)
+    return net, compiler, inp, hid, out
+
+
+def build_snnflow(w1, w2, batch_size, timesteps=TIMESTEPS):
+    net, compiler, inp, hid, out = network("snnflow", w1, w2, batch_size, timesteps=timesteps)
     return compiler.compile(net), inp, hid, out
 
 

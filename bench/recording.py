@@ -23,22 +23,11 @@ BATCH = 128
 
 
 def build(batch_size=BATCH):
+    """bench/mnist.py's network, every population recording its spikes:
+    (network, compiler, input, hidden, output)."""
     import mnist
-    from snnflow import InputLayer, Layer, SequentialNetwork
-    from snnflow.compilers import InferenceCompiler
-    from snnflow.connectivity import Dense
-    from snnflow.neurons import IntegrateFire, IntegrateFireInput
     w1, w2, _, _ = mnist.make_problem(1)
-    net = SequentialNetwork()
-    with net:
-        inp = InputLayer(IntegrateFireInput(v_thresh=mnist.V_THRESH), mnist.NUM_IN,
-                         record_spikes=True)
-        hid = Layer(Dense(w1), IntegrateFire(v_thresh=mnist.V_THRESH), mnist.NUM_HIDDEN,
-                    record_spikes=True)
-        out = Layer(Dense(w2), IntegrateFire(v_thresh=mnist.V_THRESH, readout="spike_count"),
-                    mnist.NUM_OUT, record_spikes=True)
-    compiler = InferenceCompiler(evaluate_timesteps=mnist.TIMESTEPS, batch_size=batch_size)
-    return net, compiler, inp, hid, out
+    return mnist.network("snnflow", w1, w2, batch_size, record=True)
 
 
 def recorders(inp, hid, out):

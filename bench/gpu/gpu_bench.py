@@ -27,28 +27,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from mnist import DT, NUM_HIDDEN, NUM_IN, NUM_OUT, TIMESTEPS, V_THRESH, make_problem  # noqa: E402
+from mnist import make_problem, network  # noqa: E402
 
 
 def mnist_network(lib, w1, w2, batch_size, record):
-    """The network in snnflow or mlGeNN (``lib``: the package name): the same code."""
-    top = importlib.import_module(lib)
-    compilers = importlib.import_module(f"{lib}.compilers")
-    connectivity = importlib.import_module(f"{lib}.connectivity")
-    neurons = importlib.import_module(f"{lib}.neurons")
-    net = top.SequentialNetwork()
-    with net:
-        inp = top.InputLayer(neurons.IntegrateFireInput(v_thresh=V_THRESH), NUM_IN,
-                             record_spikes=record)
-        hid = top.Layer(connectivity.Dense(w1), neurons.IntegrateFire(v_thresh=V_THRESH),
-                        NUM_HIDDEN, record_spikes=record)
-        out = top.Layer(connectivity.Dense(w2),
-                        neurons.IntegrateFire(v_thresh=V_THRESH, readout="spike_count"),
-                        NUM_OUT, record_spikes=record)
-    options = {"backend": "genn"} if lib == "snnflow" else {}
-    compiler = compilers.InferenceCompiler(evaluate_timesteps=TIMESTEPS, dt=DT,
-                                           batch_size=batch_size, **options)
-    return net, compiler, inp, hid, out
+    """bench/mnist.py's network on GeNN: snnflow's GeNN engine, or mlGeNN."""
+    return network(lib, w1, w2, batch_size, record,
+                   **({"backend": "genn"} if lib == "snnflow" else {}))
 
 
 def recorders(lib, inp, hid, out):
