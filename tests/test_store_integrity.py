@@ -211,3 +211,40 @@ def test_a_layout_2_store_reads_as_it_was_recorded():
     assert verify(LAYOUT2_STORE) == ([], [])
     with pytest.raises(ValueError, match="layout 2.*overwrite=True"):
         stored.to_xarray()
+
+
+def test_read_whole_reads_what_zarr_reads_and_refuses_damage(tmp_path, monkeypatch):
+    """The driver reads each finished shard's offsets itself (read_whole), not
+    through zarr: the values must be zarr's, over several chunks and an edge
+    chunk, and damage must raise as zarr's checked reads do."""
+    from zarr.storage import LocalStore
+    from snnflow.store import zarr_sink
+    from snnflow.store.zarr_io import put_nodes, read_whole
+    monkeypatch.setattr(zarr_sink, "CHUNK_BYTES", 64)
+    store = LocalStore(tmp_path / "s.zarr")
+    rng = np.random.default_rng(3)
+    for dtype in ("int64", "int32", "float32"):
+        values = rng.normal(0, 1e4, 29).astype(dtype)     # 29 rows: an edge chunk
+        appender = zarr_sink._Appender(store, dtype, (), dtype, (), "event")
+        appender.append(values)
+        put_nodes(store, {dtype: appender.close()})
+        got = read_whole(store, dtype)
+        assert got.dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(got, zarr.open_array(store, path=dtype, mode="r")[:])
+        np.testing.assert_array_equal(got, values)
+    # An array written with zarr's own codecs (no checksum) is read through zarr
+    other = zarr.create_array(tmp_path / "s.zarr" / "other", shape=(5,), chunks=(2,),
+                              dtype="int64")
+    other[:] = np.arange(5)
+    np.testing.assert_array_equal(read_whole(store, "other"), np.arange(5))
+    chunks = sorted((tmp_path / "s.zarr" / "int64").glob("c.*"))
+    intact = chunks[1].read_bytes()
+    damaged = bytearray(intact)
+    damaged[len(damaged) // 2] ^= 0x10
+    chunks[1].write_bytes(bytes(damaged))
+    with pytest.raises(StoreDamagedError, match="int64/c.1' fails its checksum"):
+        read_whole(store, "int64")
+    chunks[1].write_bytes(intact)
+    chunks[2].unlink()
+    with pytest.raises(StoreDamagedError, match="int64/c.2' is missing"):
+        read_whole(store, "int64")

@@ -19,7 +19,8 @@ import numpy as np
 
 from .keys import encode_key
 from .layout import Layout
-from .zarr_io import StoreDamagedError, array_metadata, get, group_metadata, link
+from .zarr_io import (StoreDamagedError, array_metadata, get, group_metadata, link,
+                      read_whole)
 from .zarr_sink import (PARTS, _Appender, _chunk_length, event_chunk_length, is_first_part,
                         max_chunk_rows, part_path)
 
@@ -104,7 +105,7 @@ def link_events(store, key, layout: Layout, parts) -> dict:
         if not attrs.get("complete"):
             raise StoreDamagedError(f"{path}: the part of a finished shard is missing or "
                                     f"unfinished")
-        offsets = _read_whole(store, f"{path}/offsets")
+        offsets = read_whole(store, f"{path}/offsets")
         spans.append(base + np.stack([offsets[:-1], offsets[1:]], axis=1))
         if not is_first_part(part):
             for name in layout.events:
@@ -122,10 +123,3 @@ def link_events(store, key, layout: Layout, parts) -> dict:
         nodes[f"{group}/{name}"] = array_metadata((end,), dtype, (chunk,), ("event",))
     return nodes
 
-
-def _read_whole(store, path) -> np.ndarray:
-    import zarr
-
-    from .zarr_reader import read_checked
-    array = zarr.open_array(store, path=path, mode="r")
-    return read_checked(array, 0, array.shape[0])
