@@ -21,7 +21,7 @@ import numpy as np
 
 from .keys import encode_key
 from .layout import Layout
-from .zarr_io import array_metadata, encode_chunk, get, put
+from .zarr_io import array_metadata, encode_chunk, get, make_folders, put
 
 #: Target bytes per chunk: large enough to keep file counts low, small enough
 #: that one buffered chunk per array keeps memory flat.
@@ -235,6 +235,10 @@ class ZarrSink:
                 self.appenders[name] = _Appender(
                     store, where, (), dtype, (), "part_event",
                     array_metadata((0,), dtype, (chunk,), ["part_event"]))
+            # On the writer's thread, beside the simulation: the shard's last chunks
+            # and metadata, stored when it ends, then go into folders that exist
+            folders = [appender.path for appender in self.appenders.values()]
+            self._run(lambda: make_folders(store, folders))
 
     def _metadata(self, name):
         from zarr.core.metadata.v3 import ArrayV3Metadata
