@@ -1,5 +1,6 @@
 """Distributed evaluation on a real LocalCluster (worker processes) gives the
 in-process result exactly: metrics, recordings, custom callback data."""
+import json
 import os
 import pathlib
 import time
@@ -109,6 +110,12 @@ def test_identical_to_in_process_through_zarr(client, problem, tmp_path, shard_s
     assert_same(expected, (got[0], snnflow.store.open(store)))
     assert examples_in_store(store, "in") == list(range(EXAMPLES))
     assert_plain_zarr_reads(store, expected[1])
+    # The driver consolidates the shards' nodes itself (zarr_io.consolidate): the
+    # root must be the document zarr writes for the same store
+    ours = json.loads((store / "zarr.json").read_bytes())
+    assert len(ours["consolidated_metadata"]["metadata"]) > 20
+    zarr.consolidate_metadata(zarr.storage.LocalStore(store))
+    assert ours == json.loads((store / "zarr.json").read_bytes())
 
 
 def examples_in_store(store, key):
@@ -458,9 +465,9 @@ def _run_killing_a_worker(problem, tmp_path, moment, monkeypatch, example=21):
             monkeypatch.setattr(driver.Run, "finish",
                                 lambda run: (_kill_a_worker(client), finish(run))[1])
         else:
-            consolidate = zarr_run.zarr.consolidate_metadata
-            monkeypatch.setattr(zarr_run.zarr, "consolidate_metadata", lambda store: (
-                _kill_a_worker(client), time.sleep(0.5), consolidate(store))[2])
+            consolidate = zarr_run.consolidate
+            monkeypatch.setattr(zarr_run, "consolidate", lambda store, root: (
+                _kill_a_worker(client), time.sleep(0.5), consolidate(store, root))[2])
         got = sd.evaluate(net, compiler, {inp: x}, {out: y}, callbacks=callbacks,
                           client=client, store=store, shard_size=10)
         monkeypatch.undo()

@@ -134,6 +134,37 @@ def consolidated(root: GroupMetadata, nodes: dict) -> GroupMetadata:
     return nest("", root)
 
 
+def consolidate(store, root: GroupMetadata):
+    """Write ``root`` as the store's root group, carrying every node below it, read
+    back from the store, as consolidated metadata: the document
+    zarr.consolidate_metadata writes. A local store's nodes are read here, file
+    by file: zarr reads them through its event loop, which took 0.2 s for the
+    400-odd nodes of a run of 32 shards. Another store's are read by zarr."""
+    if not isinstance(store, LocalStore):
+        put_nodes(store, {"": root})
+        zarr.consolidate_metadata(store)
+        return
+    base = os.fspath(store.root)
+    members = {}
+    for folder, _, files in os.walk(base):
+        if folder != base and "zarr.json" in files:
+            with open(os.path.join(folder, "zarr.json"), "rb") as file:
+                node = json.loads(file.read())
+            if node.get("node_type") == "group":
+                # zarr lists a group member with consolidated metadata of its own, empty
+                node["consolidated_metadata"] = _INLINE
+            members[os.path.relpath(folder, base).replace(os.sep, "/")] = node
+    document = root.to_dict()
+    # zarr's order: parents before children, then by name
+    document["consolidated_metadata"] = {**_INLINE, "metadata": {
+        path: members[path] for path in sorted(members, key=lambda p: (p.count("/"), p))}}
+    put(store, {"zarr.json": json.dumps(document, indent=zarr.config.get("json_indent"),
+                                        allow_nan=True).encode()}, atomic=True)
+
+
+_INLINE = {"kind": "inline", "must_understand": False, "metadata": {}}
+
+
 def put(store, items: dict, atomic=False):
     """Store ``{key: bytes}`` (keys relative to the store's root), in order for a
     local store. ``atomic``: a file is never seen half-written (what replaces a

@@ -22,8 +22,8 @@ from .keys import check_keys, encode_key
 from .layout import Layout
 from .lease import Lease, StoreInUseError
 from .results import array_reader, from_json, to_json, write_arrays
-from .zarr_io import (clear, consolidated, get, group_metadata, list_dirs, put_if_absent,
-                      put_nodes)
+from .zarr_io import (clear, consolidate, consolidated, get, group_metadata, list_dirs,
+                      put_if_absent, put_nodes)
 from .zarr_reader import LAYOUT, describe_store, open_root, open_store, store_object
 from .zarr_sink import ZarrSink, _BackgroundWriter
 
@@ -145,9 +145,8 @@ class ZarrRun:
                                                "metrics": metrics or {},
                                                "metric_names": metric_names or {}}})
             if part_nodes is None:
-                # Written by the shards: zarr reads them back
-                put_nodes(self.zarr_store, {"": root})
-                zarr.consolidate_metadata(self.zarr_store)
+                # Written by the shards: read back
+                consolidate(self.zarr_store, root)
             else:
                 put_nodes(self.zarr_store, {"": consolidated(
                     root, {SHARDS: group_metadata(), **key_groups, **nodes, **part_nodes})})
