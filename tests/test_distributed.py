@@ -116,6 +116,10 @@ def test_identical_to_in_process_through_zarr(client, problem, tmp_path, shard_s
     assert len(ours["consolidated_metadata"]["metadata"]) > 20
     zarr.consolidate_metadata(zarr.storage.LocalStore(store))
     assert ours == json.loads((store / "zarr.json").read_bytes())
+    # Each shard's offsets are one chunk of their own length, not a padded megabyte
+    parts = list(zarr.open_group(store, mode="r")["in"]["parts"].groups())
+    assert len(parts) > 1
+    assert all(part["offsets"].chunks == part["offsets"].shape for _, part in parts)
 
 
 def examples_in_store(store, key):

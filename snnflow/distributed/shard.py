@@ -195,7 +195,8 @@ def run_shard(shard: Shard, rows, model, inputs, outputs):
     templates = resolve_callbacks(copy.deepcopy(callbacks))
     callbacks = templates + ([ShardProgress(progress_topic(shard.run), shard.index)]
                              if shard.report_progress else [])
-    recording = TimedRecording(PartRecording(shard.store, shard.part, shard.writer)
+    recording = TimedRecording(PartRecording(shard.store, shard.part, shard.writer,
+                                             (shard.start, shard.stop))
                                if shard.store is not None else MemoryRecording())
     try:
         outputs = {pop: labels_on_worker(labels, shard, metrics.get(pop), pop)

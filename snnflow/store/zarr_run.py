@@ -201,12 +201,14 @@ def _holds_objects(zarr_store, name) -> bool:
 
 class PartRecording:
     """One shard's recording: sinks writing part ``part`` of every key's group.
-    ``writer``: the id of the run's lease, checked before the shard is marked done."""
+    ``writer``: the id of the run's lease, checked before the shard is marked done;
+    ``examples``: the shard's global examples (start, stop), where known."""
 
-    def __init__(self, store, part: str, writer=None):
+    def __init__(self, store, part: str, writer=None, examples=None):
         self.store = store
         self.part = part
         self.writer = writer
+        self.examples = examples
         self.sinks = {}
 
     def sink(self, key, layout: Layout):
@@ -226,7 +228,7 @@ class PartRecording:
         self.root = root if root is not None else open_root(store_object(self.store), "a")
         self.writer_thread = _BackgroundWriter()
         for sink in self.sinks.values():
-            sink.open(self.root.store, self.part, self.writer_thread)
+            sink.open(self.root.store, self.part, self.writer_thread, self.examples)
 
     def end_batch(self):
         self.writer_thread.end_batch()
@@ -300,7 +302,8 @@ class ZarrRecording:
     def __init__(self, store, fingerprint, overwrite=False, attrs=None, storage_options=None):
         self.run = ZarrRun(store, fingerprint, overwrite, storage_options)
         self.attrs = attrs
-        self.shard = PartRecording(self.run.zarr_store, part_name(0))
+        self.shard = PartRecording(self.run.zarr_store, part_name(0),
+                                   examples=(0, attrs["num_examples"]) if attrs else None)
 
     def sink(self, key, layout):
         check_keys(list(self.shard.sinks) + [key])

@@ -50,13 +50,16 @@ class _Appender:
     fill values, extra copies), which stalls the simulating thread, while Blosc and
     file I/O release it."""
 
-    def __init__(self, store, path, row_shape, dtype, dims, dim, metadata=None, first_row=0):
+    def __init__(self, store, path, row_shape, dtype, dims, dim, metadata=None, first_row=0,
+                 length=None):
         """``metadata``: of an array the driver created, whose rows from ``first_row``
         on (a chunk boundary) this appender writes; else a new array's, of the
-        default chunk length, that close() returns."""
+        default chunk length or ``length`` (the array's, where it is known) if
+        shorter, that close() returns."""
         if metadata is None:
             row_bytes = int(np.prod(row_shape, dtype=np.int64)) * np.dtype(dtype).itemsize
-            chunk = _chunk_length(row_bytes)
+            chunk = _chunk_length(row_bytes) if length is None else \
+                max(1, min(_chunk_length(row_bytes), length))
             metadata = array_metadata((0,) + tuple(row_shape), dtype,
                                       (chunk,) + tuple(row_shape), [dim] + list(dims))
         self.metadata = metadata
@@ -210,9 +213,10 @@ class ZarrSink:
         self.writer = None
         self.recorded = None
 
-    def open(self, store, part_name, writer=None):
-        """Start this sink's part; with a writer, its batches are stored on the
-        writer's thread. The key's row arrays must exist (the driver made them)."""
+    def open(self, store, part_name, writer=None, examples=None):
+        """Start this sink's part, of global examples ``examples`` (start, stop) where
+        known; with a writer, its batches are stored on the writer's thread. The
+        key's row arrays must exist (the driver made them)."""
         self.store = store
         self.writer = writer
         self.group = encode_key(self.key)
@@ -224,9 +228,12 @@ class ZarrSink:
         self.appenders = {}
         self.total_events = 0
         if layout.events:
-            # One more offset than examples: its own dimension, so xarray can open it
+            # One more offset than examples: its own dimension, so xarray can open it.
+            # One chunk of that length, not a megabyte's (mostly padding), which the
+            # shard compresses and the driver decompresses again to read the offsets
+            length = None if examples is None else layout.recorded(*examples) + 1
             self.appenders["offsets"] = _Appender(store, f"{self.path}/offsets", (), "int64",
-                                                  (), dim="part_boundary")
+                                                  (), dim="part_boundary", length=length)
             self._run(lambda: self.appenders["offsets"].append([0]))
             chunk = event_chunk_length(layout)
             for name, dtype in layout.events.items():
