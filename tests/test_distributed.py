@@ -97,6 +97,9 @@ def test_identical_to_in_process_in_memory(client, problem, shard_size):
                       [BatchExamples()], client=client, shard_size=shard_size)
     assert_same(expected, got)
     assert got[1]["examples"] == list(range(EXAMPLES))
+    # The recordings' lists (ArrayPieces, which travel as one array each) too
+    assert type(got[1]["in"][0]) is type(expected[1]["in"][0])
+    assert type(got[1]["v"]) is type(expected[1]["v"])
 
 
 @pytest.mark.parametrize("shard_size", [None, 13])

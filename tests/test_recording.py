@@ -675,3 +675,27 @@ def test_storage_options_without_a_url_store_are_refused(tmp_path):
     with pytest.raises(ValueError, match="not for the local path"):
         run(all_recorders, store=tmp_path / "run.zarr", storage_options={"key": "k"})
     assert not (tmp_path / "run.zarr").exists()
+
+
+def test_recorded_data_travels_as_one_array_per_list():
+    """In memory, each recording's per-example list pickles (as Dask sends a shard's
+    data to the driver) as one array of all its pieces and their lengths, not
+    array by array, and unpickles into the same arrays, still an ArrayPieces."""
+    import pickle
+    from snnflow.store.memory import ArrayPieces
+    cb_data, _ = run(all_recorders)
+    lists = [cb_data["in"][0], cb_data["in"][1], cb_data["v"]]
+    for pieces in lists:
+        assert type(pieces) is ArrayPieces and len(pieces) > 3
+        buffers = []
+        again = pickle.loads(pickle.dumps(pieces, protocol=5, buffer_callback=buffers.append),
+                             buffers=buffers)
+        assert len(buffers) == 2     # every piece joined, and the lengths
+        assert type(again) is ArrayPieces and len(again) == len(pieces)
+        for got, want in zip(again, pieces):
+            assert got.dtype == want.dtype
+            np.testing.assert_array_equal(got, want)
+    # What cannot be joined (mixed shapes, not arrays) pickles piece by piece
+    mixed = ArrayPieces([np.zeros(2), np.zeros((2, 2)), "x"])
+    again = pickle.loads(pickle.dumps(mixed))
+    assert type(again) is ArrayPieces and again[2] == "x" and again[1].shape == (2, 2)

@@ -36,7 +36,10 @@ def merge_callback_data(template, parts: list):
     if parts and all(isinstance(p, np.ndarray) and p.ndim > 0 for p in parts):
         return np.concatenate(parts)
     if all(isinstance(p, list) for p in parts):
-        return [item for part in parts for item in part]
+        merged = [item for part in parts for item in part]
+        # A recording's ArrayPieces stay ArrayPieces, as the in-process run returns them
+        kinds = {type(p) for p in parts}
+        return kinds.pop()(merged) if len(kinds) == 1 else merged
     if parts and all(isinstance(p, tuple) and len(p) == len(parts[0]) for p in parts):
         return tuple(merge_callback_data(None, [p[i] for p in parts])
                      for i in range(len(parts[0])))
