@@ -225,10 +225,12 @@ class PartRecording:
         """Begin the parts, in ``root`` if the store is open already. Nothing is
         deleted: an earlier attempt at this shard wrote the same chunks, which this
         one replaces, each atomically."""
-        self.root = root if root is not None else open_root(store_object(self.store), "a")
+        # The store itself, not its root group: opening that through zarr costs a
+        # shard milliseconds, and the sinks check what they need (the key arrays)
+        self.zarr_store = root.store if root is not None else store_object(self.store)
         self.writer_thread = _BackgroundWriter()
         for sink in self.sinks.values():
-            sink.open(self.root.store, self.part, self.writer_thread, self.examples)
+            sink.open(self.zarr_store, self.part, self.writer_thread, self.examples)
 
     def end_batch(self):
         self.writer_thread.end_batch()
@@ -240,11 +242,11 @@ class PartRecording:
         arrays = {}
         for sink in self.sinks.values():
             arrays.update(sink.close())
-        put_nodes(self.root.store, arrays)
+        put_nodes(self.zarr_store, arrays)
         # Then the part groups, which say their parts are complete and list their chunks
         parts = {path: group_metadata(attributes) for sink in self.sinks.values()
                  for path, attributes in sink.part_group().items()}
-        put_nodes(self.root.store, parts)
+        put_nodes(self.zarr_store, parts)
         return {**arrays, **parts}
 
     def abort(self):
@@ -255,7 +257,7 @@ class PartRecording:
         """Write the shard's result; its group is the shard's completion marker,
         created once: a duplicate attempt's marker loses and changes nothing.
         Returns the result the store holds."""
-        store = self.root.store
+        store = self.zarr_store
         if self.writer is not None:
             from .lease import check_writer
             check_writer(store, self.writer, _name(self.store))
