@@ -2,8 +2,11 @@
 16,384 examples in 512-example shards on 1 and 2 single-threaded workers against
 the in-process run on 1 thread and against two independent in-process runs of
 half the data each; the fixed cost of a shard (1 worker against in process, per
-shard); and the peak memory of driver plus workers with full spike recording into
-zarr for a test set and one 10x larger (inputs read from a zarr array on the workers).
+shard); every population's spikes recorded on 2 workers, in memory and into a
+zarr store, against no recording, and the store's cost of one more shard (1
+worker, 512- against 4,096-example shards); and the peak memory of driver plus
+workers with full spike recording into zarr for a test set and one 10x larger
+(inputs read from a zarr array on the workers).
 
     python bench/sharded.py [--quick]
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shutil
 import statistics
 import sys
 from pathlib import Path
@@ -72,6 +76,63 @@ def throughput(num_examples, repeats, shard_size=SHARD_SIZE):
                 for one, alone in zip(seconds["1_worker"], seconds["in_process"]))}
 
 
+def spike_recorders(inp, hid, out):
+    from snnflow.callbacks import SpikeRecorder
+    return [SpikeRecorder(inp, key="input"), SpikeRecorder(hid, key="hidden"),
+            SpikeRecorder(out, key="output")]
+
+
+def recording_cost(num_examples, repeats, shard_size=SHARD_SIZE, large_shards=4096):
+    """Every population's spikes recorded on the workers: on 2 workers, seconds
+    without recording, in memory (sent back to the driver) and into a zarr store;
+    on 1 worker, the store's cost of one more shard: (store - none) with
+    ``shard_size`` shards against the same with ``large_shards``, per extra shard.
+    Interleaved repeats, medians."""
+    import recording as rec
+    import snnflow.distributed as sd
+    net, compiler, inp, hid, out = rec.build()
+    x, y = rec.data(num_examples)
+    seconds = {"2_workers": {"none": [], "memory": [], "store": []},
+               "1_worker": {(size, mode): [] for size in (shard_size, large_shards)
+                            for mode in ("none", "store")}}
+    with common.scratch_folder() as folder, contextlib.ExitStack() as stack:
+        clients = {workers: stack.enter_context(sd.connect(n_workers=workers))
+                   for workers in (1, 2)}
+        for client in clients.values():
+            sd.evaluate(net, compiler, {inp: x[:256]}, {out: y[:256]}, callbacks=[],
+                        client=client)
+
+        def timed(client, mode, size):
+            store = f"{folder}/run.zarr" if mode == "store" else None
+            elapsed, _ = common.timed(
+                sd.evaluate, net, compiler, {inp: x}, {out: y}, client=client,
+                callbacks=[] if mode == "none" else spike_recorders(inp, hid, out),
+                shard_size=size, store=store, overwrite=True)
+            if store:
+                shutil.rmtree(store)
+            return elapsed
+        for _ in range(repeats):
+            for mode, runs in seconds["2_workers"].items():
+                runs.append(timed(clients[2], mode, shard_size))
+            for (size, mode), runs in seconds["1_worker"].items():
+                runs.append(timed(clients[1], mode, size))
+    one = seconds["1_worker"]
+    extra_shards = -(-num_examples // shard_size) - -(-num_examples // large_shards)
+    per_shard = [((small_store - small) - (large_store - large)) / extra_shards
+                 for small_store, small, large_store, large in zip(
+                     one[(shard_size, "store")], one[(shard_size, "none")],
+                     one[(large_shards, "store")], one[(large_shards, "none")])]
+    two = seconds["2_workers"]
+    return {"examples": num_examples, "shard_size": shard_size,
+            "seconds_2_workers": two,
+            "seconds_1_worker": {f"{size}_{mode}": runs for (size, mode), runs in one.items()},
+            "memory_vs_none_2_workers": statistics.median(
+                m / n for m, n in zip(two["memory"], two["none"])),
+            "store_vs_none_2_workers": statistics.median(
+                m / n for m, n in zip(two["store"], two["none"])),
+            "store_ms_per_shard": statistics.median(per_shard) * 1000}
+
+
 def _timed_run(num_examples, barrier, results):
     common.limit_threads(1)
     import recording
@@ -107,16 +168,14 @@ def child(num_examples):
     in a zarr array (the measured process tree: this driver and its workers)."""
     import recording
     import snnflow.distributed as sd
-    from snnflow.callbacks import SpikeRecorder
     net, compiler, inp, hid, out = recording.build()
     with common.scratch_folder() as folder:
         x, y = recording.zarr_inputs(folder, num_examples)
         with sd.connect(n_workers=2) as client:
             elapsed, (metrics, cb_data) = common.timed(
                 sd.evaluate, net, compiler, {inp: x}, {out: y},
-                callbacks=[SpikeRecorder(inp, key="input"), SpikeRecorder(hid, key="hidden"),
-                           SpikeRecorder(out, key="output")],
-                client=client, store=f"{folder}/run.zarr")
+                callbacks=spike_recorders(inp, hid, out), client=client,
+                store=f"{folder}/run.zarr")
         print(json.dumps({"examples": num_examples, "seconds": elapsed,
                           "recorded": len(cb_data["input"][0])}))
 
@@ -124,6 +183,9 @@ def child(num_examples):
 def run(quick=False):
     return {"machine": common.machine_info(),
             "throughput": throughput(1024 if quick else 16384, 1 if quick else 5),
+            "recording": recording_cost(1024 if quick else 16384, 1 if quick else 3,
+                                        shard_size=128 if quick else SHARD_SIZE,
+                                        large_shards=512 if quick else 4096),
             "peak_memory": memory.compare_sizes(str(Path(__file__).resolve()),
                                                 512 if quick else 2000, 10)}
 
