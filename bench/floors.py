@@ -23,7 +23,6 @@ Interleaved repeats; each figure is the median of the per-repeat ratios.
 """
 from __future__ import annotations
 
-import multiprocessing
 import os
 import shutil
 import statistics
@@ -164,23 +163,11 @@ def _add_path(path):
         sys.path.insert(0, path)
 
 
-def _two_processes(num_examples):
-    context = multiprocessing.get_context("spawn")
-    barrier, results = context.Barrier(2), context.Queue()
-    processes = [context.Process(target=_process, args=(num_examples, barrier, results))
-                 for _ in range(2)]
-    for process in processes:
-        process.start()
-    times = [results.get() for _ in processes]
-    for process in processes:
-        process.join()
-    return max(times)
-
-
 def dask_floors(num_examples, repeats):
     import numpy as np
     import snnflow.distributed as sd
     import recording
+    import sharded
     # By name, not by value (as this script's own functions would be sent): the
     # workers keep their built model in the module between tasks
     from floors import _loop
@@ -193,7 +180,7 @@ def dask_floors(num_examples, repeats):
         client.run(_add_path, str(Path(__file__).resolve().parent))
         client.gather([client.submit(_loop, half, pure=False, workers=[w]) for w in workers])
         for _ in range(repeats):
-            seconds["two_processes"].append(_two_processes(half))
+            seconds["two_processes"].append(sharded.in_processes(2, half, _process))
             for name in ("two_worker_tasks", "two_worker_tasks_and_scatter"):
                 began = time.perf_counter()
                 tasks = [client.submit(_loop, half, pure=False, workers=[w]) for w in workers]

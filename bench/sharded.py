@@ -47,14 +47,14 @@ def throughput(num_examples, repeats, shard_size=SHARD_SIZE):
         for _ in range(repeats):
             # In a process of its own: this one hosts the clusters' schedulers, whose
             # threads would slow an evaluation here
-            seconds["in_process"].append(_in_processes(1, num_examples))
+            seconds["in_process"].append(in_processes(1, num_examples))
             for name, client in clusters.items():
                 elapsed, _ = common.timed(sd.evaluate, net, compiler, {inp: x}, {out: y},
                                           callbacks=[], client=client, shard_size=shard_size)
                 seconds[name].append(elapsed)
             # What this machine allows: two independent in-process runs on half the
             # data each, side by side (no Dask at all)
-            seconds["2_processes"].append(_in_processes(2, num_examples // 2))
+            seconds["2_processes"].append(in_processes(2, num_examples // 2))
     best = {name: min(s) for name, s in seconds.items()}
 
     def median_ratio(numerator, denominator):
@@ -147,13 +147,15 @@ def _timed_run(num_examples, barrier, results):
     results.put(elapsed)
 
 
-def _in_processes(count, num_examples):
+def in_processes(count, num_examples, target=None):
     """Seconds until each of ``count`` fresh processes, started together, has
-    evaluated ``num_examples`` in process (the clock starts once all are built)."""
+    evaluated ``num_examples`` in process (the clock starts once all are built):
+    ``target(num_examples, barrier, results)`` in each, ``_timed_run`` by default."""
     import multiprocessing
     context = multiprocessing.get_context("spawn")
     barrier, results = context.Barrier(count), context.Queue()
-    processes = [context.Process(target=_timed_run, args=(num_examples, barrier, results))
+    processes = [context.Process(target=target or _timed_run,
+                                 args=(num_examples, barrier, results))
                  for _ in range(count)]
     for process in processes:
         process.start()
