@@ -7,9 +7,10 @@ way, against the 784-128-10 run of bench/recording.py (1 thread, batch 128).
   the process has never used; faulting in that many bytes, in blocks of one
   batch's size as the engine allocates them, minus filling the same blocks again.
 - disk write-back: a run recording into zarr writes about as many bytes as it
-  records; the run alone against the run with a second thread writing that many
-  bytes to 2 MB files (the store's chunk size) in the benchmarks' scratch folder,
-  and in /dev/shm (memory, no disk) for contrast.
+  records; the run alone against the run with a second thread checksumming and
+  writing that many bytes, from memory, to 2 MB files (the store's chunk size)
+  in the benchmarks' scratch folder, and in /dev/shm (memory, no disk) for
+  contrast.
 - Dask: two single-threaded workers each running the in-process loop over its
   half of the examples as one plain task (data made on the worker), against two
   independent processes doing the same; again while the driver scatters the
@@ -87,12 +88,16 @@ def _fault_in(total, block):
     return fresh_s - (time.perf_counter() - began)
 
 
-def _write_files(folder, total, done):
-    chunk = bytes(CHUNK)
-    for index in range(-(-total // CHUNK)):
+def _write_files(folder, source):
+    """What a checksummed store's writer must do at least: each 2 MB of ``source``
+    (in memory, as the trace is in the simulation's buffers) checksummed and
+    written to a file of its own."""
+    import google_crc32c
+    for index, start in enumerate(range(0, len(source), CHUNK)):
+        chunk = source[start:start + CHUNK]
+        google_crc32c.value(chunk)
         with open(f"{folder}/c.{index}", "wb") as file:
             file.write(chunk)
-    done.append(time.perf_counter())
 
 
 def recording_floors(num_examples, repeats):
@@ -100,6 +105,8 @@ def recording_floors(num_examples, repeats):
     kept, stored, block = _recorded_bytes(compiled, inp, hid, out, x, y)
     seconds = {"run": [], "fresh_memory": [], "run_and_write_disk": [],
                "run_and_write_shm": []}
+    import numpy as np
+    source = np.random.default_rng(0).integers(0, 256, stored, dtype=np.uint8)
     with common.scratch_folder() as scratch:
         folders = {"disk": scratch, "shm": "/dev/shm"}
         for _ in range(repeats):
@@ -109,8 +116,7 @@ def recording_floors(num_examples, repeats):
             for where, base in folders.items():
                 folder = f"{base}/snnflow-floor-{os.getpid()}"
                 os.makedirs(folder, exist_ok=True)
-                done = []
-                writer = threading.Thread(target=_write_files, args=(folder, stored, done))
+                writer = threading.Thread(target=_write_files, args=(folder, source))
                 began = time.perf_counter()
                 writer.start()
                 compiled.evaluate({inp: x}, {out: y}, callbacks=[])
