@@ -15,12 +15,11 @@ class ArrayPieces(list):
     ms to deserialize piece by piece, 0.5 ms as one array each)."""
 
     def __reduce__(self):
-        pieces = list(self)
-        if not pieces or any(np.ndim(a) == 0 or not isinstance(a, np.ndarray) for a in pieces) \
-                or len({(a.dtype, a.shape[1:]) for a in pieces}) > 1:
-            return ArrayPieces, (pieces,)   # nothing to join: piece by piece
-        lengths = np.array([len(a) for a in pieces], dtype=np.int64)
-        return _pieces_of, (np.concatenate(pieces), lengths)
+        if not self or any(not isinstance(a, np.ndarray) or a.ndim == 0 for a in self) \
+                or len({(a.dtype, a.shape[1:]) for a in self}) > 1:
+            return ArrayPieces, (list(self),)   # nothing to join: piece by piece
+        lengths = np.array([len(a) for a in self], dtype=np.int64)
+        return _pieces_of, (np.concatenate(self), lengths)
 
 
 def _pieces_of(whole, lengths):

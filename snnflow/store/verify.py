@@ -5,14 +5,12 @@ import itertools
 import math
 import os
 
-import google_crc32c
-import numpy as np
 import zarr
 from zarr.storage import LocalStore
 
 from .keys import is_key_group
 from .lease import LEASE_KEY, _alive, describe, read_lease
-from .zarr_io import get, list_prefix
+from .zarr_io import checksum, get, list_prefix
 from .zarr_reader import store_object
 
 
@@ -110,7 +108,7 @@ def _check_array(store, array) -> list:
             problems.append(f"{array.path}/{key}: missing chunk (it would read as "
                             f"{metadata.fill_value})")
             continue
-        if checksummed and raw[-4:] != np.uint32(google_crc32c.value(raw[:-4])).tobytes():
+        if checksummed and raw[-4:] != checksum(raw[:-4]):
             problems.append(f"{array.path}/{key}: checksum mismatch")
             continue
         try:

@@ -96,8 +96,8 @@ def read_whole(store, path) -> np.ndarray:
         if raw is None:
             raise StoreDamagedError(f"chunk {key!r} is missing: the store is damaged "
                                     f"(`snnflow verify STORE` lists all damage)")
-        encoded, checksum = raw[:-4], raw[-4:]
-        if checksum != np.uint32(google_crc32c.value(encoded)).tobytes():
+        encoded = raw[:-4]
+        if raw[-4:] != checksum(encoded):
             raise StoreDamagedError(f"chunk {key!r} fails its checksum: the store is damaged")
         if compressed(dtype):
             encoded = numcodecs.Blosc().decode(encoded)
@@ -106,9 +106,14 @@ def read_whole(store, path) -> np.ndarray:
     return whole[:length].astype(dtype.newbyteorder("="))
 
 
+def checksum(encoded: bytes) -> bytes:
+    """The crc32c that zarr's crc32c codec stores after a chunk's ``encoded`` bytes."""
+    return np.uint32(google_crc32c.value(encoded)).tobytes()
+
+
 def with_checksum(encoded: bytes) -> bytes:
     """``encoded`` followed by its crc32c, as zarr's crc32c codec stores a chunk."""
-    return encoded + np.uint32(google_crc32c.value(encoded)).tobytes()
+    return encoded + checksum(encoded)
 
 
 def group_metadata(attributes=None) -> GroupMetadata:
